@@ -1,0 +1,185 @@
+import CZlib
+import Glibc
+
+/// The bytes of one input file or of standard input, decompressed when they
+/// are gzip.
+///
+/// Gzip is recognised by its magic bytes (1f 8b), not by the file name, and
+/// a file of several gzip members (concatenated .gz files) reads as their
+/// concatenation. A truncated or corrupt stream is a data error; zero bytes
+/// padding the end of a gzip file are skipped as gzip itself does.
+final class ByteStream {
+    /// The name used in messages (`-` for standard input).
+    let path: String
+    private let fd: Int32
+    private let ownsFD: Bool
+    private let raw: UnsafeMutablePointer<UInt8>
+    private let rawCapacity = 1 << 20
+    private var rawStart = 0
+    private var rawEnd = 0
+    private var sawEOF = false
+
+    private enum Mode { case undecided, plain, gzip }
+    private var mode = Mode.undecided
+    private var zstream: UnsafeMutablePointer<z_stream>?
+    private var memberDone = false
+
+    /// Whether the input turned out to be gzip (known after the first read).
+    var isGzip: Bool { mode == .gzip }
+
+    /// Opens `path`, or standard input for `-`.
+    /// - Throws: `FTRLError` (.noInput) when the file cannot be opened.
+    init(path: String) throws(FTRLError) {
+        self.path = path
+        if path == "-" {
+            fd = 0
+            ownsFD = false
+        } else {
+            let f = open(path, O_RDONLY | O_CLOEXEC)
+            if f < 0 {
+                let reason = String(cString: strerror(errno))
+                throw FTRLError(.noInput, "cannot open: \(reason)", path: path)
+            }
+            var st = stat()
+            if fstat(f, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+                close(f)
+                throw FTRLError(.noInput, "cannot read: is a directory", path: path)
+            }
+            fd = f
+            ownsFD = true
+        }
+        raw = .allocate(capacity: rawCapacity)
+    }
+
+    deinit {
+        if let zstream {
+            inflateEnd(zstream)
+            zstream.deallocate()
+        }
+        raw.deallocate()
+        if ownsFD { close(fd) }
+    }
+
+    /// Reads more raw bytes after `rawEnd`, compacting first when empty.
+    private func fillRaw() throws(FTRLError) {
+        if rawStart == rawEnd {
+            rawStart = 0
+            rawEnd = 0
+        }
+        if rawEnd == rawCapacity || sawEOF { return }
+        while true {
+            let n = Glibc.read(fd, raw + rawEnd, rawCapacity - rawEnd)
+            if n > 0 {
+                rawEnd += n
+                return
+            }
+            if n == 0 {
+                sawEOF = true
+                return
+            }
+            if errno == EINTR { continue }
+            let reason = String(cString: strerror(errno))
+            throw FTRLError(.io, "read failed: \(reason)", path: path)
+        }
+    }
+
+    private func decideMode() throws(FTRLError) {
+        while rawEnd - rawStart < 2 && !sawEOF { try fillRaw() }
+        if rawEnd - rawStart >= 2 && raw[rawStart] == 0x1f && raw[rawStart + 1] == 0x8b {
+            let z = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+            z.initialize(to: z_stream())
+            if ftrl_inflateInit2(z, 16 + 15) != Z_OK {
+                z.deallocate()
+                throw FTRLError(.io, "cannot start zlib", path: path)
+            }
+            zstream = z
+            mode = .gzip
+        } else {
+            mode = .plain
+        }
+    }
+
+    /// Fills `destination` with up to `capacity` decoded bytes.
+    /// - Returns: the number of bytes written; 0 only at the end of the input.
+    /// - Throws: `FTRLError` for a read failure or a bad gzip stream.
+    func read(into destination: UnsafeMutablePointer<UInt8>, capacity: Int) throws(FTRLError) -> Int {
+        if mode == .undecided { try decideMode() }
+        if mode == .plain {
+            if rawStart < rawEnd {
+                let n = min(capacity, rawEnd - rawStart)
+                destination.update(from: raw + rawStart, count: n)
+                rawStart += n
+                return n
+            }
+            if sawEOF { return 0 }
+            while true {
+                let n = Glibc.read(fd, destination, capacity)
+                if n >= 0 {
+                    if n == 0 { sawEOF = true }
+                    return n
+                }
+                if errno == EINTR { continue }
+                let reason = String(cString: strerror(errno))
+                throw FTRLError(.io, "read failed: \(reason)", path: path)
+            }
+        }
+        return try inflateInto(destination, capacity)
+    }
+
+    private func inflateInto(_ destination: UnsafeMutablePointer<UInt8>, _ capacity: Int) throws(FTRLError) -> Int {
+        guard let z = zstream else { return 0 }
+        while true {
+            if memberDone {
+                // Between members: another gzip header, zero padding, or the end.
+                if rawStart == rawEnd {
+                    if sawEOF { return 0 }
+                    try fillRaw()
+                    continue
+                }
+                if raw[rawStart] == 0 {
+                    while rawStart < rawEnd && raw[rawStart] == 0 { rawStart += 1 }
+                    continue
+                }
+                if rawEnd - rawStart < 2 && !sawEOF {
+                    if rawStart > 0 {
+                        let left = rawEnd - rawStart
+                        raw.update(from: raw + rawStart, count: left)
+                        rawStart = 0
+                        rawEnd = left
+                    }
+                    try fillRaw()
+                    continue
+                }
+                if rawEnd - rawStart >= 2 && raw[rawStart] == 0x1f && raw[rawStart + 1] == 0x8b {
+                    inflateReset(z)
+                    memberDone = false
+                } else {
+                    let text = FTRLError.quote(UnsafeRawBufferPointer(start: raw + rawStart, count: min(16, rawEnd - rawStart)))
+                    throw FTRLError(.data, "trailing garbage after gzip data", path: path, text: text)
+                }
+            }
+            if rawStart == rawEnd && !sawEOF { try fillRaw() }
+            let available = rawEnd - rawStart
+            z.pointee.next_in = raw + rawStart
+            z.pointee.avail_in = UInt32(available)
+            z.pointee.next_out = destination
+            z.pointee.avail_out = UInt32(capacity)
+            let rc = inflate(z, Z_NO_FLUSH)
+            let consumed = available - Int(z.pointee.avail_in)
+            let produced = capacity - Int(z.pointee.avail_out)
+            rawStart += consumed
+            switch rc {
+            case Z_STREAM_END:
+                memberDone = true
+            case Z_OK, Z_BUF_ERROR:
+                if produced == 0 && consumed == 0 && rawStart == rawEnd && sawEOF {
+                    throw FTRLError(.data, "truncated gzip stream (unexpected end of file)", path: path)
+                }
+            default:
+                let reason = z.pointee.msg.map { String(cString: $0) } ?? "error \(rc)"
+                throw FTRLError(.data, "corrupt gzip stream: \(reason)", path: path)
+            }
+            if produced > 0 { return produced }
+        }
+    }
+}

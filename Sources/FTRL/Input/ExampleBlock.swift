@@ -1,0 +1,74 @@
+/// A run of parsed examples, stored flat: the trainer and the predictor walk
+/// it without any per-example allocation, and the reader thread refills it.
+///
+/// Example `e` has label `labels[e]` (0 or 1) and the features
+/// `slots[offsets[e]..<offsets[e+1]]` with `values[...]` beside them.
+public final class ExampleBlock {
+    /// The most examples a block holds.
+    public let exampleCapacity: Int
+    /// How many examples it holds now.
+    public internal(set) var count = 0
+    /// 0 or 1 per example.
+    public let labels: UnsafeMutablePointer<Float>
+    /// `count + 1` feature offsets.
+    public let offsets: UnsafeMutablePointer<Int>
+    /// Kernel slots of all features.
+    public private(set) var slots: UnsafeMutablePointer<UInt32>
+    /// Feature values, beside `slots`.
+    public private(set) var values: UnsafeMutablePointer<Double>
+    private(set) var featureCapacity: Int
+
+    /// Creates an empty block.
+    /// - Parameter exampleCapacity: the most examples it holds.
+    public init(exampleCapacity: Int = 2048) {
+        self.exampleCapacity = exampleCapacity
+        labels = .allocate(capacity: exampleCapacity)
+        offsets = .allocate(capacity: exampleCapacity + 1)
+        featureCapacity = exampleCapacity * 16
+        slots = .allocate(capacity: featureCapacity)
+        values = .allocate(capacity: featureCapacity)
+        offsets[0] = 0
+    }
+
+    deinit {
+        labels.deallocate()
+        offsets.deallocate()
+        slots.deallocate()
+        values.deallocate()
+    }
+
+    /// Whether another example fits.
+    var isFull: Bool { count == exampleCapacity }
+
+    /// The number of features of all examples.
+    var featureCount: Int { offsets[count] }
+
+    /// Empties the block.
+    func reset() {
+        count = 0
+        offsets[0] = 0
+    }
+
+    /// Makes room for `extra` more features after the current ones.
+    @inline(__always)
+    func reserveFeatures(_ extra: Int) {
+        let needed = offsets[count] + extra
+        if needed > featureCapacity { grow(to: needed) }
+    }
+
+    @inline(never)
+    private func grow(to needed: Int) {
+        var newCapacity = featureCapacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let newSlots = UnsafeMutablePointer<UInt32>.allocate(capacity: newCapacity)
+        let newValues = UnsafeMutablePointer<Double>.allocate(capacity: newCapacity)
+        let used = offsets[count]
+        newSlots.update(from: slots, count: used)
+        newValues.update(from: values, count: used)
+        slots.deallocate()
+        values.deallocate()
+        slots = newSlots
+        values = newValues
+        featureCapacity = newCapacity
+    }
+}

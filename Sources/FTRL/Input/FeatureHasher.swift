@@ -1,0 +1,117 @@
+/// How a feature index becomes a slot of the kernel table.
+public enum HashKind: String, Sendable, CaseIterable {
+    /// MurmurHash3 (x86, 32-bit) of the index, masked to `bits`.
+    case murmur3
+    /// The index itself; an index that does not fit the table is an error.
+    case identity
+}
+
+/// Maps feature indices to slots of a table of `2^bits` slots.
+///
+/// With `murmur3` the key is the index as an unsigned 64-bit integer, fed to
+/// MurmurHash3_x86_32 as its 8 little-endian bytes with the hash seed; the
+/// slot is the low `bits` bits of the hash. The mapping is part of a model's
+/// meaning, so a test pins it.
+public struct FeatureHasher: Sendable, Equatable {
+    /// The mapping.
+    public let kind: HashKind
+    /// The MurmurHash3 seed.
+    public let seed: UInt32
+    /// log2 of the number of slots.
+    public let bits: Int
+    /// `2^bits - 1`.
+    public let mask: UInt64
+
+    /// Creates a hasher.
+    /// - Parameters:
+    ///   - kind: murmur3 or identity.
+    ///   - seed: the MurmurHash3 seed.
+    ///   - bits: log2 of the table size, 1...32.
+    public init(kind: HashKind, seed: UInt32, bits: Int) {
+        self.kind = kind
+        self.seed = seed
+        self.bits = bits
+        self.mask = (UInt64(1) << UInt64(bits)) &- 1
+    }
+
+    /// The slot of a feature index, or nil when `identity` is used and the
+    /// index does not fit the table.
+    @inline(__always)
+    public func slot(ofIndex index: UInt64) -> UInt32? {
+        switch kind {
+        case .murmur3:
+            return UInt32(truncatingIfNeeded: UInt64(MurmurHash3.hash(index, seed: seed)) & mask)
+        case .identity:
+            return index <= mask ? UInt32(truncatingIfNeeded: index) : nil
+        }
+    }
+}
+
+/// MurmurHash3_x86_32 (Austin Appleby's public-domain design).
+public enum MurmurHash3 {
+    @inline(__always)
+    static func mixKey(_ k: UInt32) -> UInt32 {
+        var k = k &* 0xcc9e_2d51
+        k = (k << 15) | (k >> 17)
+        return k &* 0x1b87_3593
+    }
+
+    @inline(__always)
+    static func mixHash(_ h: UInt32, _ k: UInt32) -> UInt32 {
+        var h = h ^ mixKey(k)
+        h = (h << 13) | (h >> 19)
+        return h &* 5 &+ 0xe654_6b64
+    }
+
+    @inline(__always)
+    static func finalize(_ h: UInt32, length: Int) -> UInt32 {
+        var h = h ^ UInt32(truncatingIfNeeded: length)
+        h ^= h >> 16
+        h = h &* 0x85eb_ca6b
+        h ^= h >> 13
+        h = h &* 0xc2b2_ae35
+        h ^= h >> 16
+        return h
+    }
+
+    /// The hash of `bytes`.
+    /// - Parameters:
+    ///   - bytes: the key.
+    ///   - seed: the seed.
+    /// - Returns: the 32-bit hash.
+    public static func hash(_ bytes: UnsafeRawBufferPointer, seed: UInt32) -> UInt32 {
+        var h = seed
+        let n = bytes.count
+        let blocks = n / 4
+        for b in 0..<blocks {
+            let k = UInt32(bytes[4 * b]) | UInt32(bytes[4 * b + 1]) << 8
+                | UInt32(bytes[4 * b + 2]) << 16 | UInt32(bytes[4 * b + 3]) << 24
+            h = mixHash(h, k)
+        }
+        var k: UInt32 = 0
+        let tail = 4 * blocks
+        switch n & 3 {
+        case 3:
+            k ^= UInt32(bytes[tail + 2]) << 16
+            fallthrough
+        case 2:
+            k ^= UInt32(bytes[tail + 1]) << 8
+            fallthrough
+        case 1:
+            k ^= UInt32(bytes[tail])
+            h ^= mixKey(k)
+        default:
+            break
+        }
+        return finalize(h, length: n)
+    }
+
+    /// The hash of an unsigned 64-bit integer as its 8 little-endian bytes;
+    /// equal to `hash(bytes:seed:)` on those bytes, without the loop.
+    @inline(__always)
+    public static func hash(_ value: UInt64, seed: UInt32) -> UInt32 {
+        var h = mixHash(seed, UInt32(truncatingIfNeeded: value))
+        h = mixHash(h, UInt32(truncatingIfNeeded: value >> 32))
+        return finalize(h, length: 8)
+    }
+}

@@ -1,0 +1,41 @@
+import Glibc
+
+/// The floating-point types a model can be trained in (`--dtype`).
+///
+/// Every quantity of a float32 model is computed in float32, as TensorFlow
+/// does for a float32 variable; the protocol gives the generic trainer the
+/// few maths functions it needs in the model's own precision.
+public protocol FTRLScalar: BinaryFloatingPoint, LosslessStringConvertible, Sendable {
+    /// `x` to the power `y`.
+    static func power(_ x: Self, _ y: Self) -> Self
+    /// `e^x`.
+    static func exponential(_ x: Self) -> Self
+    /// The dtype name, `float32` or `float64`.
+    static var dtypeName: String { get }
+    /// The value as the nearest `Double` (exact for both types).
+    var asDouble: Double { get }
+    /// The value nearest to `d`.
+    init(fromDouble d: Double)
+}
+
+extension Float: FTRLScalar {
+    @inline(__always) public static func power(_ x: Float, _ y: Float) -> Float { powf(x, y) }
+    @inline(__always) public static func exponential(_ x: Float) -> Float { expf(x) }
+    public static var dtypeName: String { "float32" }
+    @inline(__always) public var asDouble: Double { Double(self) }
+    @inline(__always) public init(fromDouble d: Double) { self = Float(d) }
+}
+
+extension Double: FTRLScalar {
+    @inline(__always) public static func power(_ x: Double, _ y: Double) -> Double { pow(x, y) }
+    @inline(__always) public static func exponential(_ x: Double) -> Double { exp(x) }
+    public static var dtypeName: String { "float64" }
+    @inline(__always) public var asDouble: Double { self }
+    @inline(__always) public init(fromDouble d: Double) { self = d }
+}
+
+/// The logistic function in the model's precision.
+@inline(__always)
+func sigmoid<F: FTRLScalar>(_ x: F) -> F {
+    1 / (1 + F.exponential(-x))
+}

@@ -1,0 +1,66 @@
+/// The FTRL-Proximal update of one slot, exactly as TensorFlow's
+/// `SparseApplyFtrlV2` kernel computes it for a scalar slot, with the
+/// per-step constants worked out once per step.
+///
+///     g2    = g + 2 * l2s * w
+///     n_new = n + g * g
+///     sigma = (n_new^(-p) - n^(-p)) / lr
+///     z     = z + g2 - sigma * w
+///     q     = n_new^(-p) / lr + 2 * (l2 + beta / (2 * lr))
+///     w     = (clamp(z, -l1, l1) - z) / q     (0 when q = 0)
+///     n     = n_new
+public struct FTRLUpdate<F: FTRLScalar> {
+    /// This step's learning rate.
+    public let lr: F
+    let negPower: F
+    let useSqrt: Bool
+    let l1: F
+    /// `l2 + beta / (2 * lr)`, the L2 term TensorFlow's kernel receives from Keras.
+    let l2Effective: F
+    let twoShrinkage: F
+    let hasShrinkage: Bool
+    let initialN: F
+
+    /// The constants of one step.
+    /// - Parameters:
+    ///   - config: the hyper-parameters.
+    ///   - lr: the learning rate of this step.
+    public init(config: FTRLConfig, lr: F) {
+        self.lr = lr
+        let p = F(fromDouble: config.learningRatePower)
+        negPower = -p
+        useSqrt = p == -0.5
+        l1 = F(fromDouble: config.l1)
+        l2Effective = F(fromDouble: config.l2) + F(fromDouble: config.beta) / (2 * lr)
+        let l2s = F(fromDouble: config.l2Shrinkage)
+        twoShrinkage = 2 * l2s
+        hasShrinkage = l2s > 0
+        initialN = F(fromDouble: config.initialAccumulatorValue)
+    }
+
+    /// Updates the slot at `s` (w, n, z, mark) with the summed gradient `g`.
+    @inline(__always)
+    public func apply(_ s: UnsafeMutablePointer<F>, gradient g: F) {
+        let w = s[0]
+        let n = s[3] == 0 ? initialN : s[1]
+        let g2 = hasShrinkage ? g + twoShrinkage * w : g
+        let nNew = n + g * g
+        let rootNew: F
+        let rootOld: F
+        if useSqrt {
+            rootNew = nNew.squareRoot()
+            rootOld = n.squareRoot()
+        } else {
+            rootNew = F.power(nNew, negPower)
+            rootOld = F.power(n, negPower)
+        }
+        let sigma = (rootNew - rootOld) / lr
+        let z = s[2] + g2 - sigma * w
+        let q = rootNew / lr + 2 * l2Effective
+        let clamped = Swift.max(Swift.min(z, l1), -l1)
+        s[0] = q == 0 ? 0 : (clamped - z) / q
+        s[1] = nNew
+        s[2] = z
+        s[3] = 1
+    }
+}

@@ -1,0 +1,247 @@
+import CZlib
+import Glibc
+
+/// Reads and writes model files.
+///
+/// Layout (all integers little-endian; `F` is 4 or 8 bytes by dtype):
+///
+///     8 bytes   magic "FTRLMODL"
+///     u32       format version (1)
+///     u32       scalar size in bytes (4 = float32, 8 = float64)
+///     u32       config length L
+///     L bytes   the config as JSON (UTF-8)
+///     u64       iterations
+///     u64       examples consumed
+///     u64       K, the number of kernel slots ever active
+///     3 x F     bias w, n, z
+///     K x       u32 slot, F w, F n, F z    (ascending slots)
+///     u32       CRC-32 (zlib) of every byte before it
+///
+/// Only slots that were ever active are stored, so a model of a small log is
+/// small whatever `bits` is. Writing goes to a temporary file in the same
+/// folder that is renamed over the target only when complete.
+public enum ModelFile {
+    static let magic: [UInt8] = Array("FTRLMODL".utf8)
+    /// The format version this build writes and reads.
+    public static let version: UInt32 = 1
+
+    /// Writes `model` to `path` atomically.
+    /// - Throws: `FTRLError` (.io) when the file cannot be written; `path` is then untouched.
+    public static func write<F: FTRLScalar>(_ model: Model<F>, to path: String) throws(FTRLError) {
+        let temporary = path + ".tmp-\(getpid())"
+        let writer = try FileWriter(path: temporary, reportAs: path)
+        do throws(FTRLError) {
+            writer.bytes(magic)
+            writer.u32(version)
+            writer.u32(UInt32(MemoryLayout<F>.size))
+            let config = Array(model.config.jsonText.utf8)
+            writer.u32(UInt32(config.count))
+            writer.bytes(config)
+            writer.u64(model.iterations)
+            writer.u64(model.examples)
+            let table = model.table
+            writer.u64(UInt64(table.activeCount))
+            writer.scalar(model.bias[0])
+            writer.scalar(model.bias[1])
+            writer.scalar(model.bias[2])
+            for s in 0..<table.slotCount where table.isActive(s) {
+                let p = table.pointer(UInt32(s))
+                writer.u32(UInt32(s))
+                writer.scalar(p[0])
+                writer.scalar(p[1])
+                writer.scalar(p[2])
+            }
+            try writer.finish()
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        if rename(temporary, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw FTRLError(.io, "cannot rename the new model into place: \(reason)", path: path)
+        }
+    }
+
+    /// Reads a model file, checking its magic, version, size and checksum.
+    /// - Throws: `FTRLError`: .noInput when it cannot be opened, .data when it is not a sound model file.
+    public static func read(path: String) throws(FTRLError) -> AnyModel {
+        let bytes = try readAll(path: path)
+        func refuse(_ why: String) -> FTRLError { FTRLError(.data, "not a usable model file: \(why)", path: path) }
+        var r = ByteReader(bytes: bytes)
+        guard bytes.count >= 8, Array(bytes[0..<8]) == magic else {
+            throw refuse("it does not start with the ftrl model magic (is it a model written by ftrl-train?)")
+        }
+        r.offset = 8
+        guard let v = r.u32(), let size = r.u32(), let configLength = r.u32() else { throw refuse("truncated header") }
+        guard v == version else { throw refuse("format version \(v); this build reads version \(version)") }
+        guard size == 4 || size == 8 else { throw refuse("bad scalar size \(size)") }
+        guard Int(configLength) <= bytes.count - r.offset else { throw refuse("truncated (config cut short)") }
+        guard bytes.count >= 4 else { throw refuse("truncated") }
+        let stored = UInt32(bytes[bytes.count - 4]) | UInt32(bytes[bytes.count - 3]) << 8
+            | UInt32(bytes[bytes.count - 2]) << 16 | UInt32(bytes[bytes.count - 1]) << 24
+        let computed = bytes.withUnsafeBufferPointer { buf in
+            UInt32(crc32(0, buf.baseAddress, UInt32(buf.count - 4)))
+        }
+        let configText = String(decoding: bytes[r.offset..<r.offset + Int(configLength)], as: UTF8.self)
+        r.offset += Int(configLength)
+        guard let iterations = r.u64(), let examples = r.u64(), let count = r.u64() else { throw refuse("truncated header") }
+        let expected = r.offset + 3 * Int(size) + Int(count) * (4 + 3 * Int(size)) + 4
+        if count > UInt64(bytes.count) || bytes.count < expected {
+            throw refuse("truncated: \(bytes.count) bytes where the header promises \(expected)")
+        }
+        if bytes.count > expected { throw refuse("\(bytes.count - expected) unexpected bytes at the end") }
+        guard stored == computed else { throw refuse("checksum mismatch (the file is corrupted)") }
+        let config: FTRLConfig
+        do throws(FTRLError) {
+            config = try FTRLConfig(jsonText: configText)
+        } catch {
+            throw refuse("bad config: \(error.message)")
+        }
+        guard (config.dtype == .float32) == (size == 4) else { throw refuse("dtype \(config.dtype) does not match \(size)-byte numbers") }
+        func load<F: FTRLScalar>(_: F.Type) throws(FTRLError) -> Model<F> {
+            let model = try Model<F>(config: config)
+            model.iterations = iterations
+            model.examples = examples
+            model.bias[0] = r.scalar()
+            model.bias[1] = r.scalar()
+            model.bias[2] = r.scalar()
+            var previous = -1
+            for _ in 0..<Int(count) {
+                let slot = Int(r.u32()!)
+                guard slot > previous, slot < model.table.slotCount else {
+                    throw refuse("slot \(slot) out of order or beyond 2^\(config.bits)")
+                }
+                previous = slot
+                let w: F = r.scalar()
+                let n: F = r.scalar()
+                let z: F = r.scalar()
+                model.table.restore(slot: slot, w: w, n: n, z: z)
+            }
+            return model
+        }
+        return size == 4 ? .float32(try load(Float.self)) : .float64(try load(Double.self))
+    }
+
+    static func readAll(path: String) throws(FTRLError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            throw FTRLError(.noInput, "cannot open model: \(String(cString: strerror(errno)))", path: path)
+        }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n == 0 { break }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FTRLError(.io, "cannot read model: \(String(cString: strerror(errno)))", path: path)
+            }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return out
+    }
+}
+
+/// Little-endian reads from a byte array.
+struct ByteReader {
+    let bytes: [UInt8]
+    var offset = 0
+
+    mutating func u32() -> UInt32? {
+        guard offset + 4 <= bytes.count else { return nil }
+        var v: UInt32 = 0
+        for k in 0..<4 { v |= UInt32(bytes[offset + k]) << (8 * k) }
+        offset += 4
+        return v
+    }
+
+    mutating func u64() -> UInt64? {
+        guard offset + 8 <= bytes.count else { return nil }
+        var v: UInt64 = 0
+        for k in 0..<8 { v |= UInt64(bytes[offset + k]) << (8 * k) }
+        offset += 8
+        return v
+    }
+
+    mutating func scalar<F: FTRLScalar>() -> F {
+        if MemoryLayout<F>.size == 4 {
+            return F(fromDouble: Double(Float(bitPattern: u32()!)))
+        }
+        return F(fromDouble: Double(bitPattern: u64()!))
+    }
+}
+
+/// A buffered file writer that keeps a running CRC-32 of what it wrote.
+final class FileWriter {
+    private let fd: Int32
+    private let reportAs: String
+    private var buffer: [UInt8] = []
+    private var crc: UInt = 0
+    private var failed: FTRLError?
+
+    init(path: String, reportAs: String) throws(FTRLError) {
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        self.reportAs = reportAs
+        if fd < 0 {
+            throw FTRLError(.io, "cannot write model: \(String(cString: strerror(errno)))", path: reportAs)
+        }
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    func bytes(_ b: [UInt8]) {
+        buffer.append(contentsOf: b)
+        if buffer.count >= 1 << 20 { flush() }
+    }
+
+    func u32(_ v: UInt32) {
+        for k in 0..<4 { buffer.append(UInt8(truncatingIfNeeded: v >> (8 * k))) }
+        if buffer.count >= 1 << 20 { flush() }
+    }
+
+    func u64(_ v: UInt64) {
+        for k in 0..<8 { buffer.append(UInt8(truncatingIfNeeded: v >> (8 * k))) }
+    }
+
+    func scalar<F: FTRLScalar>(_ x: F) {
+        if MemoryLayout<F>.size == 4 {
+            u32(Float(x.asDouble).bitPattern)
+        } else {
+            u64(x.asDouble.bitPattern)
+        }
+    }
+
+    private func flush() {
+        guard failed == nil, !buffer.isEmpty else { return }
+        crc = buffer.withUnsafeBufferPointer { crc32(crc, $0.baseAddress, UInt32($0.count)) }
+        var done = 0
+        while done < buffer.count {
+            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                failed = FTRLError(.io, "cannot write model: \(String(cString: strerror(errno)))", path: reportAs)
+                break
+            }
+            done += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes the checksum, flushes and syncs.
+    func finish() throws(FTRLError) {
+        flush()
+        let c = UInt32(truncatingIfNeeded: crc)
+        for k in 0..<4 { buffer.append(UInt8(truncatingIfNeeded: c >> (8 * k))) }
+        let saved = crc
+        flush()
+        crc = saved
+        if let failed { throw failed }
+        if fsync(fd) != 0 && errno != EINVAL && errno != EROFS {
+            throw FTRLError(.io, "cannot write model: \(String(cString: strerror(errno)))", path: reportAs)
+        }
+    }
+
+}

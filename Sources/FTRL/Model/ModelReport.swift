@@ -1,0 +1,64 @@
+/// The text views of a model that `ftrl-model` prints.
+public enum ModelReport {
+    /// Config, counters and slot counts as JSON.
+    public static func info(_ model: AnyModel) -> String {
+        switch model {
+        case .float32(let m): return info(m)
+        case .float64(let m): return info(m)
+        }
+    }
+
+    /// The training state as TSV: `slot w n z ema`, the ever-active kernel
+    /// slots ascending, then `bias` (the golden-vector format).
+    public static func state(_ model: AnyModel, to output: OutputWriter) throws(FTRLError) {
+        switch model {
+        case .float32(let m): try state(m, to: output)
+        case .float64(let m): try state(m, to: output)
+        }
+    }
+
+    /// The exported weights as TSV: `slot weight`, the nonzero kernel slots
+    /// ascending, then `bias`.
+    public static func weights(_ model: AnyModel, to output: OutputWriter) throws(FTRLError) {
+        switch model {
+        case .float32(let m): try weights(m, to: output)
+        case .float64(let m): try weights(m, to: output)
+        }
+    }
+
+    static func info<F: FTRLScalar>(_ m: Model<F>) -> String {
+        var nonzero = 0
+        for s in 0..<m.table.slotCount where m.exportedWeight(UInt32(s)) != 0 { nonzero += 1 }
+        let json = JSON.object([
+            ("format_version", .number(Double(ModelFile.version))),
+            ("config", m.config.json),
+            ("iterations", .number(Double(m.iterations))),
+            ("examples", .number(Double(m.examples))),
+            ("slots", .number(Double(m.table.slotCount))),
+            ("active_slots", .number(Double(m.table.activeCount))),
+            ("nonzero_weights", .number(Double(nonzero))),
+            ("bias", .number(m.exportedBias.asDouble)),
+        ])
+        return json.renderedIntegers(extra: ["format_version", "slots", "active_slots", "nonzero_weights"])
+    }
+
+    static func state<F: FTRLScalar>(_ m: Model<F>, to output: OutputWriter) throws(FTRLError) {
+        try output.line("slot\tw\tn\tz\tema")
+        for s in 0..<m.table.slotCount where m.table.isActive(s) {
+            let p = m.table.pointer(UInt32(s))
+            try output.line("\(s)\t\(p[0].asDouble)\t\(p[1].asDouble)\t\(p[2].asDouble)\t")
+        }
+        try output.line("bias\t\(m.bias[0].asDouble)\t\(m.bias[1].asDouble)\t\(m.bias[2].asDouble)\t")
+        try output.flush()
+    }
+
+    static func weights<F: FTRLScalar>(_ m: Model<F>, to output: OutputWriter) throws(FTRLError) {
+        try output.line("slot\tweight")
+        for s in 0..<m.table.slotCount {
+            let w = m.exportedWeight(UInt32(s))
+            if w != 0 { try output.line("\(s)\t\(w.asDouble)") }
+        }
+        try output.line("bias\t\(m.exportedBias.asDouble)")
+        try output.flush()
+    }
+}

@@ -1,0 +1,36 @@
+/// Scores input files with a model, streaming: one probability per example,
+/// in input order, printed in the shortest form that reads back to the same
+/// number of the model's precision.
+public final class Predictor<F: FTRLScalar> {
+    /// The model that scores.
+    public let model: Model<F>
+
+    /// A predictor for `model`.
+    public init(model: Model<F>) {
+        self.model = model
+    }
+
+    /// Scores `paths` in order.
+    /// - Parameters:
+    ///   - paths: input files (`-` is standard input).
+    ///   - output: where the probabilities go, or nil to print none.
+    ///   - metrics: collects quality figures when not nil.
+    /// - Returns: the number of examples scored.
+    /// - Throws: `FTRLError` for bad input or a failed write.
+    @discardableResult
+    public func score(paths: [String], output: OutputWriter?, metrics: inout Metrics?) throws(FTRLError) -> Int {
+        let stream = ExampleStream(paths: paths, hasher: model.hasher)
+        var count = 0
+        while let block = try stream.next() {
+            for e in 0..<block.count {
+                let p = model.predict(block, e)
+                if let output { try output.line(p.description) }
+                metrics?.add(p.asDouble, label: block.labels[e] == 1)
+            }
+            count += block.count
+            stream.recycle(block)
+        }
+        try output?.flush()
+        return count
+    }
+}

@@ -1,0 +1,98 @@
+/// Sums the gradient of one step per slot: the duplicates of a batch (the
+/// same slot from several features or examples) become one number per active
+/// slot before the update, as the contract requires.
+///
+/// An open-addressing table keyed by slot, cleared in O(1) between steps by a
+/// step stamp; the active slots are kept in first-seen order.
+final class GradientAccumulator<F: FTRLScalar> {
+    private var keys: UnsafeMutablePointer<UInt32>
+    private var stamps: UnsafeMutablePointer<UInt32>
+    private var positions: UnsafeMutablePointer<Int32>
+    private var capacity: Int
+    private var shift: UInt32
+    private var stamp: UInt32 = 1
+
+    /// The active slots of the step, in first-seen order.
+    private(set) var slots: UnsafeMutablePointer<UInt32>
+    /// The summed gradient beside each slot.
+    private(set) var gradients: UnsafeMutablePointer<F>
+    /// How many slots are active.
+    private(set) var count = 0
+
+    init(capacity: Int = 256) {
+        self.capacity = capacity
+        shift = UInt32(32 - capacity.trailingZeroBitCount)
+        keys = .allocate(capacity: capacity)
+        stamps = .allocate(capacity: capacity)
+        stamps.initialize(repeating: 0, count: capacity)
+        positions = .allocate(capacity: capacity)
+        slots = .allocate(capacity: capacity / 2)
+        gradients = .allocate(capacity: capacity / 2)
+    }
+
+    deinit {
+        keys.deallocate()
+        stamps.deallocate()
+        positions.deallocate()
+        slots.deallocate()
+        gradients.deallocate()
+    }
+
+    /// Adds `g` to the gradient of `slot`, making the slot active.
+    @inline(__always)
+    func add(_ slot: UInt32, _ g: F) {
+        if count &* 2 >= capacity { grow() }
+        var h = Int((slot &* 0x9E37_79B1) >> shift)
+        let mask = capacity &- 1
+        while true {
+            if stamps[h] != stamp {
+                stamps[h] = stamp
+                keys[h] = slot
+                positions[h] = Int32(truncatingIfNeeded: count)
+                slots[count] = slot
+                gradients[count] = g
+                count &+= 1
+                return
+            }
+            if keys[h] == slot {
+                gradients[Int(positions[h])] += g
+                return
+            }
+            h = (h &+ 1) & mask
+        }
+    }
+
+    /// Forgets every slot: the next step starts empty.
+    @inline(__always)
+    func clear() {
+        count = 0
+        stamp &+= 1
+        if stamp == 0 {
+            stamps.update(repeating: 0, count: capacity)
+            stamp = 1
+        }
+    }
+
+    @inline(never)
+    private func grow() {
+        let oldSlots = slots
+        let oldGradients = gradients
+        let n = count
+        keys.deallocate()
+        stamps.deallocate()
+        positions.deallocate()
+        capacity *= 2
+        shift = UInt32(32 - capacity.trailingZeroBitCount)
+        keys = .allocate(capacity: capacity)
+        stamps = .allocate(capacity: capacity)
+        stamps.initialize(repeating: 0, count: capacity)
+        positions = .allocate(capacity: capacity)
+        slots = .allocate(capacity: capacity / 2)
+        gradients = .allocate(capacity: capacity / 2)
+        stamp = 1
+        count = 0
+        for i in 0..<n { add(oldSlots[i], oldGradients[i]) }
+        oldSlots.deallocate()
+        oldGradients.deallocate()
+    }
+}

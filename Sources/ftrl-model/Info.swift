@@ -1,0 +1,14 @@
+import ArgumentParser
+import FTRL
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Config, iterations, examples and slot counts as JSON.")
+
+    @Argument(help: "The model file.")
+    var model: String
+
+    func run() throws {
+        try withModel("info", model) { m in print(ModelReport.info(m)) }
+    }
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import FTRL
+
+@main
+struct FTRLPredict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ftrl-predict",
+        abstract: "Score LibSVM logs with a model: one click probability per line on stdout.",
+        discussion: "Exit codes: 0 ok, 64 usage, 65 bad data or model, 66 missing input, 74 I/O error.")
+
+    @Option(name: [.customShort("m"), .customLong("model")], help: "The model to score with.")
+    var model: String
+
+    @Argument(help: ArgumentHelp("Input files, read in order; - or none reads standard input.", valueName: "file"))
+    var files: [String] = []
+
+    @Flag(help: "Print logloss, AUC, calibration and the count on stderr.")
+    var metrics = false
+
+    func run() throws {
+        var options = PredictionJob.Options()
+        options.modelPath = model
+        options.inputs = files
+        options.metrics = metrics
+        do {
+            try PredictionJob(options: options).run()
+        } catch {
+            printError("ftrl-predict: error: \(error)")
+            throw ExitCode(error.exitCode)
+        }
+    }
+}
