@@ -44,7 +44,7 @@ struct FTRLTrain: ParsableCommand {
     @Option(help: "Keras initial_accumulator_value, >= 0 (default 0.1).")
     var initialAccumulatorValue: Double?
 
-    @Option(help: "Keras l1_regularization_strength (default 1).")
+    @Option(help: "Keras l1_regularization_strength (default 0.1).")
     var l1: Double?
 
     @Option(help: "Keras l2_regularization_strength (default 0.5; VW's --l2 is twice this).")

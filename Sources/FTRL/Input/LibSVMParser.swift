@@ -30,7 +30,7 @@ struct LibSVMParser {
         case .some(1): label = 1
         case .some(0), .some(-1): label = 0
         default:
-            throw FTRLError(.data, "expected a label 0, 1, -1 or +1", text: Self.token(bytes, labelStart, end))
+            throw FTRLError(.data, "expected a label 0, 1, -1 or +1", text: Self.token(bytes, labelStart, i))
         }
 
         let e = block.count

@@ -18,7 +18,7 @@ public struct FTRLConfig: Equatable, Sendable {
     /// `initial_accumulator_value`: the starting `n` of every slot.
     public var initialAccumulatorValue = 0.1
     /// `l1_regularization_strength`.
-    public var l1 = 1.0
+    public var l1 = 0.1
     /// `l2_regularization_strength` (stabilisation: it enters `q`).
     public var l2 = 0.5
     /// `l2_shrinkage_regularization_strength`: adds `2 * l2s * w` to the gradient of active slots.

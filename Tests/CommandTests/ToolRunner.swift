@@ -1,0 +1,105 @@
+import Foundation
+
+/// Runs the built command-line tools the way a user does and captures what
+/// they print, so tests can check stdout, stderr and the exit code.
+struct ToolRun {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+enum Tools {
+    /// The package root, found from this file's path.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Test fixtures (golden vectors, small edge-case files).
+    static let fixtures = root.appendingPathComponent("Tests/Fixtures")
+
+    /// Where the built executables are: `FTRL_BIN_DIR`, or beside the test bundle.
+    static let binDirectory: URL = {
+        if let dir = ProcessInfo.processInfo.environment["FTRL_BIN_DIR"] {
+            return URL(fileURLWithPath: dir)
+        }
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var dir = exe.deletingLastPathComponent()
+        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("ftrl-train").path) {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir
+    }()
+
+    /// Runs `tool` with `arguments`; `stdin` is a file to feed it, or nothing.
+    static func run(_ tool: String, _ arguments: [String], stdin: URL? = nil) throws -> ToolRun {
+        let process = Process()
+        process.executableURL = binDirectory.appendingPathComponent(tool)
+        process.arguments = arguments
+        let scratch = try TemporaryDirectory()
+        let out = scratch.url.appendingPathComponent("stdout")
+        let err = scratch.url.appendingPathComponent("stderr")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        FileManager.default.createFile(atPath: err.path, contents: nil)
+        let outHandle = try FileHandle(forWritingTo: out)
+        let errHandle = try FileHandle(forWritingTo: err)
+        process.standardOutput = outHandle
+        process.standardError = errHandle
+        if let stdin {
+            process.standardInput = try FileHandle(forReadingFrom: stdin)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+        try process.run()
+        process.waitUntilExit()
+        try outHandle.close()
+        try errHandle.close()
+        return ToolRun(
+            status: process.terminationStatus,
+            stdout: try String(contentsOf: out, encoding: .utf8),
+            stderr: try String(contentsOf: err, encoding: .utf8))
+    }
+}
+
+/// A directory removed when the value goes away.
+final class TemporaryDirectory {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("ftrl-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    /// A path inside the directory.
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    /// Writes `text` to `name` and returns its path.
+    @discardableResult
+    func write(_ name: String, _ text: String) throws -> String {
+        try Data(text.utf8).write(to: url.appendingPathComponent(name))
+        return path(name)
+    }
+
+    /// Writes `bytes` to `name` and returns its path.
+    @discardableResult
+    func write(_ name: String, bytes: [UInt8]) throws -> String {
+        try Data(bytes).write(to: url.appendingPathComponent(name))
+        return path(name)
+    }
+}
+
+/// Gzip-compresses a file with the system's gzip, as users' files are made.
+func gzipFile(_ path: String, to target: String) throws {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = ["-c", "gzip -c -n '\(path)' > '\(target)'"]
+    try p.run()
+    p.waitUntilExit()
+    precondition(p.terminationStatus == 0, "gzip failed")
+}
+
+/// Parses a TSV with a header into rows of fields.
+func tsvRows(_ text: String) -> [[String]] {
+    text.split(separator: "\n", omittingEmptySubsequences: true).dropFirst().map {
+        $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+    }
+}

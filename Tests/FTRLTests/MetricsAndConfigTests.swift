@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+@testable import FTRL
+
+struct MetricsTests {
+    /// AUC by hand: positives at 0.9 and 0.4, negatives at 0.4 and 0.1.
+    /// Pairs (pos, neg): (0.9,0.4) 1, (0.9,0.1) 1, (0.4,0.4) 1/2, (0.4,0.1) 1 -> 3.5 / 4.
+    @Test func aucWithTies() {
+        var m = Metrics()
+        m.add(0.9, label: true)
+        m.add(0.4, label: true)
+        m.add(0.4, label: false)
+        m.add(0.1, label: false)
+        #expect(m.auc == 0.875)
+        #expect(abs(m.logLoss - (-log(0.9) - log(0.4) - log(0.6) - log(0.9)) / 4) < 1e-15)
+        #expect(abs(m.calibration - 1.8 / 2) < 1e-15)
+    }
+
+    /// AUC equals the fraction of correctly ordered pairs, counted directly.
+    @Test func aucMatchesPairCount() {
+        var state: UInt64 = 5
+        var m = Metrics()
+        var items: [(Double, Bool)] = []
+        for _ in 0..<400 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let p = Double(state >> 59) / 32
+            let y = (state >> 20) % 3 == 0
+            items.append((p, y))
+            m.add(p, label: y)
+        }
+        var good = 0.0
+        var pairs = 0.0
+        for (p, y) in items where y {
+            for (q, z) in items where !z {
+                pairs += 1
+                good += p > q ? 1 : (p == q ? 0.5 : 0)
+            }
+        }
+        #expect(abs(m.auc - good / pairs) < 1e-12)
+    }
+}
+
+struct ConfigTests {
+    @Test func jsonRoundTrip() throws {
+        var c = FTRLConfig()
+        c.learningRate = 0.037
+        c.l2Shrinkage = 1e-5
+        c.bits = 20
+        c.dtype = .float64
+        c.hash = .identity
+        c.hashSeed = 77
+        c.batchSize = 16
+        let text = c.jsonText
+        let back = try FTRLConfig(jsonText: text)
+        #expect(back == c)
+        #expect(back.jsonText == text)
+    }
+
+    @Test func goldenConfigsRead() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("Fixtures/golden/l1/config.json"), encoding: .utf8)
+        let c = try FTRLConfig(jsonText: text)
+        #expect(c.l1 == 0.15)
+        #expect(c.dtype == .float64)
+        #expect(c.exampleWeights == false)
+    }
+
+    @Test func unknownKeyNamed() {
+        #expect {
+            _ = try FTRLConfig(jsonText: "{\"learning_rate\": 0.1, \"l3\": 2}")
+        } throws: { ($0 as? FTRLError)?.message.contains("\"l3\"") == true }
+    }
+
+    @Test func badJSONRefused() {
+        for text in ["", "{", "{\"a\" 1}", "[1,]", "{\"learning_rate\": 0.1} x", "{\"learning_rate\": \"fast\"}"] {
+            #expect(throws: FTRLError.self, "\(text)") { _ = try FTRLConfig(jsonText: text) }
+        }
+    }
+}
