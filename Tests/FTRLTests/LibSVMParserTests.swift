@@ -84,7 +84,7 @@ struct LibSVMParserTests {
         }
         for s in samples {
             let bytes = Array(s.utf8)
-            let fast = bytes.withUnsafeBufferPointer { DecimalParser.parse($0.baseAddress!, 0, $0.count) }
+            let fast = bytes.withUnsafeBufferPointer { DecimalParser().parse($0.baseAddress!, 0, $0.count) }
             #expect(fast?.bitPattern == strtod(s, nil).bitPattern, "\(s)")
         }
     }

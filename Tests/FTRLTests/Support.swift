@@ -41,21 +41,8 @@ func parse(_ text: String, hasher: FeatureHasher = FeatureHasher(kind: .identity
     let parser = LibSVMParser(hasher: hasher)
     let block = ExampleBlock(exampleCapacity: 64)
     let bytes = Array(text.utf8)
-    try bytes.withUnsafeBufferPointer { buf throws(FTRLError) in
-        var start = 0
-        var line = 1
-        while start < buf.count {
-            var end = start
-            while end < buf.count && buf[end] != 0x0A { end += 1 }
-            do throws(FTRLError) {
-                _ = try parser.parseLine(buf.baseAddress!, start, end, into: block)
-            } catch var error {
-                error.line = line
-                throw error
-            }
-            start = end + 1
-            line += 1
-        }
+    _ = try bytes.withUnsafeBufferPointer { buf throws(FTRLError) in
+        try parser.parse(buf.baseAddress!, from: 0, to: buf.count, into: block, firstLine: 1)
     }
     return block
 }

@@ -7,20 +7,26 @@ import Glibc
 /// most 22, both are exact doubles and one IEEE multiplication or division
 /// rounds correctly (Clinger's fast path). Everything else (long mantissas,
 /// large exponents, `nan`, `inf`, hex floats) goes to `strtod`.
-enum DecimalParser {
-    /// Powers of ten that are exact in a double.
-    @usableFromInline
-    static let powersOfTen: [Double] = (0...22).map { e in
+struct DecimalParser {
+    /// Powers of ten that are exact in a double, 10^0 ... 10^22. A pointer
+    /// held by the parser, so the hot path has no global to check.
+    private let powersOfTen: UnsafePointer<Double> = DecimalParser.table
+
+    private static let table: UnsafePointer<Double> = {
+        let p = UnsafeMutablePointer<Double>.allocate(capacity: 23)
         var x = 1.0
-        for _ in 0..<e { x *= 10 }
-        return x
-    }
+        for e in 0...22 {
+            p[e] = x
+            x *= 10
+        }
+        return UnsafePointer(p)
+    }()
 
     /// Parses `bytes[start..<end]` as a number.
     /// - Returns: the value (which may be infinite or NaN when the text says
     ///   so), or nil when the text is not a number.
     @inline(__always)
-    static func parse(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Double? {
+    func parse(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Double? {
         var i = start
         if i == end { return nil }
         var negative = false
@@ -40,7 +46,7 @@ enum DecimalParser {
                 mantissa = mantissa &* 10 &+ UInt64(bytes[i] &- 48)
                 if mantissa != 0 { digits += 1 }
             } else {
-                return slow(bytes, start, end)
+                return Self.slow(bytes, start, end)
             }
             i += 1
         }
@@ -53,12 +59,12 @@ enum DecimalParser {
                     if mantissa != 0 { digits += 1 }
                     exponent -= 1
                 } else {
-                    return slow(bytes, start, end)
+                    return Self.slow(bytes, start, end)
                 }
                 i += 1
             }
         }
-        if !sawDigit { return slow(bytes, start, end) }
+        if !sawDigit { return Self.slow(bytes, start, end) }
         if i < end, bytes[i] | 0x20 == UInt8(ascii: "e") {
             i += 1
             var expNegative = false
@@ -89,7 +95,7 @@ enum DecimalParser {
             }
             return negative ? -value : value
         }
-        return slow(bytes, start, end)
+        return Self.slow(bytes, start, end)
     }
 
     /// `strtod` on a NUL-terminated copy of the token; nil unless it reads

@@ -1,43 +1,47 @@
 import Foundation
 import Glibc
 
-/// Reads, decompresses and parses input files on a thread of its own and
-/// hands parsed `ExampleBlock`s to the consumer, so that decompression and
-/// parsing overlap with training or scoring on the other core.
+/// Turns input files into parsed `ExampleBlock`s on two threads of its own,
+/// so that the caller (the trainer or the predictor) works in parallel:
 ///
-/// The consumer calls `next()` until it returns nil and gives every block
-/// back with `recycle(_:)`; a few blocks circulate, so memory stays flat.
+///     decode thread:  read, gunzip, cut at line ends  -> TextChunk
+///     parse thread:   parse LibSVM, hash indices      -> ExampleBlock
+///     caller:         next() ... recycle()
+///
+/// Fixed sets of chunks and blocks circulate, so memory stays flat. An
+/// error stops the stream after the examples that came before it.
 public final class ExampleStream {
     private let paths: [String]
     private let parser: LibSVMParser
-    private let condition = NSCondition()
-    private var ready: [ExampleBlock] = []
-    private var free: [ExampleBlock] = []
-    private var failure: FTRLError?
-    private var finished = false
-    private var cancelled = false
-    private var thread: Thread?
+    private let chunks: Pipe<TextChunk>
+    private let blocks: Pipe<ExampleBlock>
+    private let done = DispatchGroup()
 
-    /// Seconds the reader thread spent decompressing and reading, and parsing.
-    public private(set) var readSeconds = 0.0
-    /// Seconds the reader thread spent parsing lines.
-    public private(set) var parseSeconds = 0.0
-    /// Compressed-or-plain input bytes after decoding.
-    public private(set) var decodedBytes = 0
+    private var decodeSeconds = 0.0
+    private var parseSeconds = 0.0
+    private var decoded = 0
 
     /// Starts reading `paths` in order (`-` is standard input).
     /// - Parameters:
     ///   - paths: the input files.
     ///   - hasher: the index-to-slot mapping.
-    ///   - blocks: how many blocks circulate between the threads.
-    public init(paths: [String], hasher: FeatureHasher, blocks: Int = 4) {
+    public init(paths: [String], hasher: FeatureHasher) {
         self.paths = paths
-        self.parser = LibSVMParser(hasher: hasher)
-        for _ in 0..<blocks { free.append(ExampleBlock()) }
-        let t = Thread { [self] in self.run() }
-        t.stackSize = 1 << 20
-        thread = t
-        t.start()
+        parser = LibSVMParser(hasher: hasher)
+        chunks = Pipe(buffers: (0..<4).map { _ in TextChunk(capacity: 1 << 20) })
+        blocks = Pipe(buffers: (0..<4).map { _ in ExampleBlock(exampleCapacity: 1024) })
+        start { [self] in decodeLoop() }
+        start { [self] in parseLoop() }
+    }
+
+    private func start(_ body: @escaping () -> Void) {
+        done.enter()
+        let thread = Thread { [done] in
+            body()
+            done.leave()
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
     }
 
     deinit {
@@ -45,140 +49,117 @@ public final class ExampleStream {
     }
 
     /// The next block in input order, or nil at the end of all input.
-    /// - Throws: the first error the reader met; blocks before it were delivered.
+    /// - Throws: the first error met; the blocks before it were delivered.
     public func next() throws(FTRLError) -> ExampleBlock? {
-        condition.lock()
-        defer { condition.unlock() }
-        while ready.isEmpty && !finished {
-            condition.wait()
-        }
-        if !ready.isEmpty { return ready.removeFirst() }
-        if let failure { throw failure }
-        return nil
+        try blocks.receive()
     }
 
-    /// Gives a block back to the reader.
+    /// Gives a block back.
     public func recycle(_ block: ExampleBlock) {
-        condition.lock()
         block.reset()
-        free.append(block)
-        condition.signal()
-        condition.unlock()
+        blocks.recycle(block)
     }
 
-    /// Stops the reader soon; `next()` then returns what is ready and nil.
+    /// Stops both threads soon.
     public func cancel() {
-        condition.lock()
-        cancelled = true
-        condition.broadcast()
-        condition.unlock()
+        blocks.cancel()
+        chunks.cancel()
     }
 
-    private func takeFree() -> ExampleBlock? {
-        condition.lock()
-        defer { condition.unlock() }
-        while free.isEmpty && !cancelled { condition.wait() }
-        if cancelled { return nil }
-        return free.removeLast()
+    /// Waits for both threads to end and returns their busy seconds
+    /// (reading and decompressing; parsing and hashing) and the decoded bytes.
+    public func finish() -> (decode: Double, parse: Double, bytes: Int) {
+        cancel()
+        done.wait()
+        return (decodeSeconds, parseSeconds, decoded)
     }
 
-    private func deliver(_ block: ExampleBlock) {
-        condition.lock()
-        ready.append(block)
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    private func finish(_ error: FTRLError?) {
-        condition.lock()
-        failure = error
-        finished = true
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    private func run() {
-        var buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: 1 << 22)
-        var capacity = 1 << 22
-        defer { buffer.deallocate() }
-        guard var block = takeFree() else { return finish(nil) }
+    private func decodeLoop() {
+        var carry: [UInt8] = []
         do throws(FTRLError) {
             for path in paths {
                 let stream = try ByteStream(path: path)
-                var length = 0
-                var scanned = 0  // bytes of the buffer known to hold no '\n'
-                var line = 1
-                var atEOF = false
-                while !atEOF {
-                    if length == capacity {
-                        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
-                        bigger.update(from: buffer, count: length)
-                        buffer.deallocate()
-                        buffer = bigger
-                        capacity *= 2
+                var startsFile = true
+                var atEnd = false
+                while !atEnd {
+                    guard let chunk = chunks.takeFree() else { return }
+                    chunk.path = path
+                    chunk.startsFile = startsFile
+                    startsFile = false
+                    chunk.length = carry.count
+                    if !carry.isEmpty {
+                        carry.withUnsafeBufferPointer { chunk.bytes.update(from: $0.baseAddress!, count: $0.count) }
+                        carry.removeAll(keepingCapacity: true)
                     }
-                    let t0 = Clock.now()
-                    let n = try stream.read(into: buffer + length, capacity: capacity - length)
-                    readSeconds += Clock.now() - t0
-                    decodedBytes += n
-                    if n == 0 {
-                        atEOF = true
-                        if length == 0 { break }
-                        if buffer[length - 1] != 0x0A {
-                            if length == capacity {
-                                let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity + 1)
-                                bigger.update(from: buffer, count: length)
-                                buffer.deallocate()
-                                buffer = bigger
-                                capacity += 1
+                    // Fill the chunk, then cut it after its last line end.
+                    while true {
+                        if chunk.length == chunk.capacity { chunk.grow() }
+                        let t0 = Clock.now()
+                        let n = try stream.read(into: chunk.bytes + chunk.length, capacity: chunk.capacity - chunk.length)
+                        decodeSeconds += Clock.now() - t0
+                        decoded += n
+                        if n == 0 {
+                            atEnd = true
+                            if chunk.length > 0 && chunk.bytes[chunk.length - 1] != 0x0A {
+                                if chunk.length == chunk.capacity { chunk.grow() }
+                                chunk.bytes[chunk.length] = 0x0A
+                                chunk.length += 1
                             }
-                            buffer[length] = 0x0A
-                            length += 1
+                            break
                         }
-                    } else {
-                        length += n
+                        chunk.length += n
+                        if chunk.length < chunk.capacity - (64 << 10) { continue }
+                        var last = chunk.length - 1
+                        while last >= 0 && chunk.bytes[last] != 0x0A { last -= 1 }
+                        if last < 0 { continue }  // one line fills the chunk: grow and read on
+                        carry.append(contentsOf: UnsafeBufferPointer(start: chunk.bytes + last + 1, count: chunk.length - last - 1))
+                        chunk.length = last + 1
+                        break
                     }
-                    // Parse every complete line.
-                    var lastNewline = length - 1
-                    while lastNewline >= scanned && buffer[lastNewline] != 0x0A { lastNewline -= 1 }
-                    if lastNewline < scanned {
-                        scanned = length
-                        continue
-                    }
-                    let t1 = Clock.now()
-                    var start = 0
-                    let text = UnsafePointer(buffer)
-                    while start <= lastNewline {
-                        let nl = memchr(text + start, 0x0A, lastNewline + 1 - start)!
-                            .assumingMemoryBound(to: UInt8.self)
-                        let end = UnsafePointer(nl) - text
-                        do throws(FTRLError) {
-                            _ = try parser.parseLine(text, start, end, into: block)
-                        } catch var error {
-                            error.path = path
-                            error.line = line
-                            throw error
-                        }
-                        line += 1
-                        start = end + 1
-                        if block.isFull {
-                            deliver(block)
-                            guard let b = takeFree() else { return finish(nil) }
-                            block = b
-                        }
-                    }
-                    parseSeconds += Clock.now() - t1
-                    let rest = length - start
-                    if rest > 0 { buffer.update(from: buffer + start, count: rest) }
-                    length = rest
-                    scanned = rest
+                    chunks.send(chunk)
                 }
             }
-            if block.count > 0 { deliver(block) } else { recycle(block) }
-            finish(nil)
+            chunks.close(error: nil)
         } catch {
-            if block.count > 0 { deliver(block) } else { recycle(block) }
-            finish(error)
+            chunks.close(error: error)
+        }
+    }
+
+    private func parseLoop() {
+        guard var block = blocks.takeFree() else { return }
+        var line = 1
+        do throws(FTRLError) {
+            while let chunk = try chunks.receive() {
+                if chunk.startsFile { line = 1 }
+                var t0 = Clock.now()
+                var position = 0
+                while position < chunk.length {
+                    let (next, lines): (Int, Int)
+                    do throws(FTRLError) {
+                        (next, lines) = try parser.parse(chunk.bytes, from: position, to: chunk.length, into: block, firstLine: line)
+                    } catch var error {
+                        error.path = chunk.path
+                        throw error
+                    }
+                    position = next
+                    line += lines
+                    if block.isFull {
+                        parseSeconds += Clock.now() - t0
+                        blocks.send(block)
+                        guard let b = blocks.takeFree() else { return }
+                        block = b
+                        t0 = Clock.now()
+                    }
+                }
+                parseSeconds += Clock.now() - t0
+                chunks.recycle(chunk)
+            }
+            if block.count > 0 { blocks.send(block) }
+            blocks.close(error: nil)
+        } catch {
+            if block.count > 0 { blocks.send(block) }
+            blocks.close(error: error)
+            chunks.cancel()
         }
     }
 }

@@ -17,7 +17,7 @@ public enum ExampleWeightsFile {
             while let f = b.first, f == 0x20 || f == 0x09 { b = b.dropFirst() }
             while let l = b.last, l == 0x20 || l == 0x09 { b = b.dropLast() }
             if b.isEmpty { return }
-            let value = Array(b).withUnsafeBufferPointer { DecimalParser.parse($0.baseAddress!, 0, $0.count) }
+            let value = Array(b).withUnsafeBufferPointer { DecimalParser().parse($0.baseAddress!, 0, $0.count) }
             guard let value, value.isFinite, value >= 0 else {
                 throw FTRLError(
                     .data, "expected an example weight (a finite number >= 0)", path: path, line: line,

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Parses LibSVM rows, `label idx:val idx:val ...`, from raw bytes.
 ///
 /// Labels are `0`/`1` or `-1`/`+1` (written in any numeric form equal to
@@ -7,73 +9,133 @@
 /// holds what the trainer needs and nothing more.
 struct LibSVMParser {
     let hasher: FeatureHasher
+    private let decimals = DecimalParser()
+
+    init(hasher: FeatureHasher) {
+        self.hasher = hasher
+    }
 
     @inline(__always)
     static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
 
-    /// Parses one line (without its `\n`) into `block`.
-    /// - Returns: false for a blank or comment line, true when an example was added.
-    /// - Throws: `FTRLError` (.data) with the offending token; the caller adds the file and line.
+    /// Parses the lines of `text[start..<end]` into `block` until the block
+    /// is full or the text ends. `end` must follow a `\n` or be the end of
+    /// the input.
+    /// - Returns: where parsing stopped and how many lines it consumed.
+    /// - Throws: `FTRLError` (.data) with `line` = `firstLine` + the lines
+    ///   before the bad one; the examples before it stay in the block.
+    func parse(_ text: UnsafePointer<UInt8>, from start: Int, to end: Int, into block: ExampleBlock, firstLine: Int)
+        throws(FTRLError) -> (next: Int, lines: Int)
+    {
+        var count = block.count
+        let capacity = block.exampleCapacity
+        let labels = block.labels
+        let offsets = block.offsets
+        var slots = block.slots
+        var values = block.values
+        var featureCapacity = block.featureCapacity
+        var f = offsets[count]
+        var position = start
+        var lines = 0
+        defer { block.count = count }
+        while position < end && count < capacity {
+            let lineEnd: Int
+            if let nl = memchr(text + position, 0x0A, end - position) {
+                lineEnd = UnsafePointer(nl.assumingMemoryBound(to: UInt8.self)) - text
+            } else {
+                lineEnd = end
+            }
+            // Room for every feature the line could hold ("i:v" plus a separator).
+            let most = ((lineEnd - position) >> 2) + 1
+            if f + most > featureCapacity {
+                block.count = count
+                block.reserveFeatures(most)
+                slots = block.slots
+                values = block.values
+                featureCapacity = block.featureCapacity
+            }
+            do throws(FTRLError) {
+                if let label = try parseLine(text, position, lineEnd, slots, values, &f) {
+                    labels[count] = label
+                    count += 1
+                    offsets[count] = f
+                } else {
+                    f = offsets[count]
+                }
+            } catch var error {
+                error.line = firstLine + lines
+                throw error
+            }
+            lines += 1
+            position = lineEnd + 1
+        }
+        return (min(position, end), lines)
+    }
+
+    /// Parses one line (without its `\n`), writing features from `f` on.
+    /// - Returns: the label, or nil for a blank or comment line.
     @inline(__always)
-    func parseLine(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ lineEnd: Int, into block: ExampleBlock) throws(FTRLError) -> Bool {
+    private func parseLine(
+        _ bytes: UnsafePointer<UInt8>, _ start: Int, _ lineEnd: Int,
+        _ slots: UnsafeMutablePointer<UInt32>, _ values: UnsafeMutablePointer<Double>, _ f: inout Int
+    ) throws(FTRLError) -> Float? {
         var end = lineEnd
         if end > start && bytes[end - 1] == 0x0D { end -= 1 }
         var i = start
         while i < end && Self.isSpace(bytes[i]) { i += 1 }
-        if i == end || bytes[i] == UInt8(ascii: "#") { return false }
+        if i == end || bytes[i] == UInt8(ascii: "#") { return nil }
 
-        // Label.
+        // Label: the common spellings first, then any number equal to 0, 1 or -1.
         let labelStart = i
         while i < end && !Self.isSpace(bytes[i]) { i += 1 }
         let label: Float
-        switch DecimalParser.parse(bytes, labelStart, i) {
-        case .some(1): label = 1
-        case .some(0), .some(-1): label = 0
-        default:
-            throw FTRLError(.data, "expected a label 0, 1, -1 or +1", text: Self.token(bytes, labelStart, i))
+        let first = bytes[labelStart]
+        if i == labelStart + 1 && (first == UInt8(ascii: "1") || first == UInt8(ascii: "0")) {
+            label = first == UInt8(ascii: "1") ? 1 : 0
+        } else {
+            switch decimals.parse(bytes, labelStart, i) {
+            case .some(1): label = 1
+            case .some(0), .some(-1): label = 0
+            default:
+                throw FTRLError(.data, "expected a label 0, 1, -1 or +1", text: Self.token(bytes, labelStart, i))
+            }
         }
 
-        let e = block.count
-        var f = block.offsets[e]
-        block.reserveFeatures(((end - i) >> 2) + 1)
-        let slots = block.slots
-        let values = block.values
         while true {
             while i < end && Self.isSpace(bytes[i]) { i += 1 }
             if i == end || bytes[i] == UInt8(ascii: "#") { break }
             let tokenStart = i
             // Index: decimal digits up to ':'.
             var index: UInt64 = 0
-            var overflow = false
+            var digits = 0
             while i < end, bytes[i] &- 48 < 10 {
-                let (m, o1) = index.multipliedReportingOverflow(by: 10)
-                let (a, o2) = m.addingReportingOverflow(UInt64(bytes[i] &- 48))
-                overflow = overflow || o1 || o2
-                index = a
+                index = index &* 10 &+ UInt64(bytes[i] &- 48)
+                digits += 1
                 i += 1
             }
-            if i == tokenStart || i == end || bytes[i] != UInt8(ascii: ":") {
-                while i < end && !Self.isSpace(bytes[i]) { i += 1 }
-                let text = Self.token(bytes, tokenStart, i)
-                if bytes[tokenStart] == UInt8(ascii: "-") {
-                    throw FTRLError(.data, "negative feature index", text: text)
-                }
-                throw FTRLError(.data, "expected 'index:value'", text: text)
+            if digits == 0 || i == end || bytes[i] != UInt8(ascii: ":") {
+                throw indexError(bytes, tokenStart, end)
             }
-            if overflow {
-                throw FTRLError(.data, "feature index too large", text: Self.token(bytes, tokenStart, Self.tokenEnd(bytes, i, end)))
-            }
+            if digits > 19 { try checkIndexOverflow(bytes, tokenStart, i, end) }
             if index == 0 {
                 throw FTRLError(.data, "feature index 0 (indices start at 1)", text: Self.token(bytes, tokenStart, Self.tokenEnd(bytes, i, end)))
             }
             i += 1
             let valueStart = i
-            while i < end && !Self.isSpace(bytes[i]) { i += 1 }
-            guard let value = DecimalParser.parse(bytes, valueStart, i) else {
-                throw FTRLError(.data, "value is not a number", text: Self.token(bytes, tokenStart, i))
-            }
-            if !value.isFinite {
-                throw FTRLError(.data, "value is not finite", text: Self.token(bytes, tokenStart, i))
+            let value: Double
+            // One-hot features ("idx:1") are most of a click log.
+            if i + 1 <= end && bytes[i] == UInt8(ascii: "1") && (i + 1 == end || Self.isSpace(bytes[i + 1])) {
+                value = 1
+                i += 1
+            } else {
+                while i < end && !Self.isSpace(bytes[i]) { i += 1 }
+                guard let v = decimals.parse(bytes, valueStart, i) else {
+                    throw FTRLError(.data, "value is not a number", text: Self.token(bytes, tokenStart, i))
+                }
+                if !v.isFinite {
+                    throw FTRLError(.data, "value is not finite", text: Self.token(bytes, tokenStart, i))
+                }
+                value = v
             }
             guard let slot = hasher.slot(ofIndex: index) else {
                 throw FTRLError(
@@ -84,10 +146,29 @@ struct LibSVMParser {
             values[f] = value
             f += 1
         }
-        block.labels[e] = label
-        block.count = e + 1
-        block.offsets[e + 1] = f
-        return true
+        return label
+    }
+
+    @inline(never)
+    private func indexError(_ bytes: UnsafePointer<UInt8>, _ tokenStart: Int, _ end: Int) -> FTRLError {
+        let text = Self.token(bytes, tokenStart, Self.tokenEnd(bytes, tokenStart, end))
+        if bytes[tokenStart] == UInt8(ascii: "-") {
+            return FTRLError(.data, "negative feature index", text: text)
+        }
+        return FTRLError(.data, "expected 'index:value'", text: text)
+    }
+
+    @inline(never)
+    private func checkIndexOverflow(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ colon: Int, _ end: Int) throws(FTRLError) {
+        var index: UInt64 = 0
+        for k in start..<colon {
+            let (m, o1) = index.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(UInt64(bytes[k] &- 48))
+            if o1 || o2 {
+                throw FTRLError(.data, "feature index too large", text: Self.token(bytes, start, Self.tokenEnd(bytes, colon, end)))
+            }
+            index = a
+        }
     }
 
     static func tokenEnd(_ bytes: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {

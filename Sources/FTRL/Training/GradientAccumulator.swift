@@ -3,8 +3,10 @@
 /// slot before the update, as the contract requires.
 ///
 /// An open-addressing table keyed by slot, cleared in O(1) between steps by a
-/// step stamp; the active slots are kept in first-seen order.
-final class GradientAccumulator<F: FTRLScalar> {
+/// step stamp; the active slots are kept in first-seen order. A struct of
+/// pointers, so the trainer keeps it in a local variable in its hot loop
+/// (no exclusivity checks); `deallocate()` frees it.
+struct GradientAccumulator<F: FTRLScalar> {
     private var keys: UnsafeMutablePointer<UInt32>
     private var stamps: UnsafeMutablePointer<UInt32>
     private var positions: UnsafeMutablePointer<Int32>
@@ -30,7 +32,7 @@ final class GradientAccumulator<F: FTRLScalar> {
         gradients = .allocate(capacity: capacity / 2)
     }
 
-    deinit {
+    func deallocate() {
         keys.deallocate()
         stamps.deallocate()
         positions.deallocate()
@@ -40,7 +42,7 @@ final class GradientAccumulator<F: FTRLScalar> {
 
     /// Adds `g` to the gradient of `slot`, making the slot active.
     @inline(__always)
-    func add(_ slot: UInt32, _ g: F) {
+    mutating func add(_ slot: UInt32, _ g: F) {
         if count &* 2 >= capacity { grow() }
         var h = Int((slot &* 0x9E37_79B1) >> shift)
         let mask = capacity &- 1
@@ -64,7 +66,7 @@ final class GradientAccumulator<F: FTRLScalar> {
 
     /// Forgets every slot: the next step starts empty.
     @inline(__always)
-    func clear() {
+    mutating func clear() {
         count = 0
         stamp &+= 1
         if stamp == 0 {
@@ -74,25 +76,10 @@ final class GradientAccumulator<F: FTRLScalar> {
     }
 
     @inline(never)
-    private func grow() {
-        let oldSlots = slots
-        let oldGradients = gradients
-        let n = count
-        keys.deallocate()
-        stamps.deallocate()
-        positions.deallocate()
-        capacity *= 2
-        shift = UInt32(32 - capacity.trailingZeroBitCount)
-        keys = .allocate(capacity: capacity)
-        stamps = .allocate(capacity: capacity)
-        stamps.initialize(repeating: 0, count: capacity)
-        positions = .allocate(capacity: capacity)
-        slots = .allocate(capacity: capacity / 2)
-        gradients = .allocate(capacity: capacity / 2)
-        stamp = 1
-        count = 0
-        for i in 0..<n { add(oldSlots[i], oldGradients[i]) }
-        oldSlots.deallocate()
-        oldGradients.deallocate()
+    private mutating func grow() {
+        var bigger = GradientAccumulator(capacity: capacity * 2)
+        for i in 0..<count { bigger.add(slots[i], gradients[i]) }
+        deallocate()
+        self = bigger
     }
 }

@@ -8,9 +8,9 @@ public struct TrainingSummary: Sendable {
     public var progressiveLogLoss = 0.0
     /// Wall seconds of the run.
     public var seconds = 0.0
-    /// Seconds the reader thread spent reading and decompressing.
-    public var readSeconds = 0.0
-    /// Seconds the reader thread spent parsing.
+    /// Busy seconds of the decode thread (reading and decompressing).
+    public var decodeSeconds = 0.0
+    /// Busy seconds of the parse thread (parsing and hashing).
     public var parseSeconds = 0.0
     /// Seconds the trainer waited for parsed input.
     public var waitSeconds = 0.0
@@ -25,11 +25,16 @@ public struct TrainingSummary: Sendable {
 public final class Trainer<F: FTRLScalar> {
     /// The model being trained, updated in place.
     public let model: Model<F>
-    private let accumulator = GradientAccumulator<F>()
-    private var biasGradient: F = 0
-    private var inBatch = 0
     private let update: FTRLUpdate<F>
     private let batchSize: Int
+
+    /// The batch in progress, kept between blocks.
+    private struct Batch {
+        var gradients = GradientAccumulator<F>()
+        var bias: F = 0
+        var examples = 0
+    }
+    private var batch = Batch()
 
     /// A trainer for `model`, with its config.
     public init(model: Model<F>) {
@@ -37,6 +42,8 @@ public final class Trainer<F: FTRLScalar> {
         batchSize = model.config.batchSize
         update = FTRLUpdate(config: model.config, lr: F(fromDouble: model.config.learningRate))
     }
+
+    deinit { batch.gradients.deallocate() }
 
     /// Trains on `paths` for the config's epochs.
     /// - Parameters:
@@ -52,6 +59,12 @@ public final class Trainer<F: FTRLScalar> {
         let start = Clock.now()
         for epoch in 1...model.config.epochs {
             let stream = ExampleStream(paths: paths, hasher: model.hasher)
+            defer {
+                let busy = stream.finish()
+                summary.decodeSeconds += busy.decode
+                summary.parseSeconds += busy.parse
+                summary.bytes += busy.bytes
+            }
             var row = 0
             var epochLoss = 0.0
             while true {
@@ -73,7 +86,7 @@ public final class Trainer<F: FTRLScalar> {
                     return "\(grouped(done)) examples  \(grouped(Int(rate))) ex/s  \(label) \(fixed(epochLoss / Double(row), 5))"
                 }
             }
-            if inBatch > 0 { step() }
+            if batch.examples > 0 { step(&batch) }
             if let weights, weights.count != row {
                 throw FTRLError(.data, "has \(weights.count) example weights for \(row) training rows", path: weightsPath)
             }
@@ -82,9 +95,6 @@ public final class Trainer<F: FTRLScalar> {
                 lossSum = epochLoss
             }
             summary.examples += row
-            summary.readSeconds += stream.readSeconds
-            summary.parseSeconds += stream.parseSeconds
-            summary.bytes += stream.decodedBytes
             if row == 0 { break }
         }
         model.examples += UInt64(summary.examples)
@@ -96,12 +106,19 @@ public final class Trainer<F: FTRLScalar> {
     /// Feeds one block; returns the summed logloss of its examples.
     private func run(_ block: ExampleBlock, weights: [Double]?, firstRow: Int) -> Double {
         let table = model.table
+        let bias = model.bias
         let slots = block.slots
         let values = block.values
         let offsets = block.offsets
+        let labels = block.labels
+        let count = block.count
+        let batchSize = self.batchSize
+        // The batch lives in a local for the loop: no exclusivity checks on
+        // class storage per feature.
+        var current = batch
         var lossSum = 0.0
-        for e in 0..<block.count {
-            if e + 1 < block.count {
+        for e in 0..<count {
+            if e + 1 < count {
                 for j in offsets[e + 1]..<offsets[e + 2] { table.prefetch(slots[j]) }
             }
             let lo = offsets[e]
@@ -110,34 +127,36 @@ public final class Trainer<F: FTRLScalar> {
             for j in lo..<hi {
                 margin += table.weight(slots[j]) * F(fromDouble: values[j])
             }
-            let p = sigmoid(margin + model.bias[0])
-            let y = F(block.labels[e])
+            let p = sigmoid(margin + bias[0])
+            let y = F(labels[e])
             lossSum += LogLoss.of(p.asDouble, label: y == 1)
             var residual = p - y
             if let weights { residual *= F(fromDouble: weights[firstRow + e]) }
             for j in lo..<hi {
-                accumulator.add(slots[j], residual * F(fromDouble: values[j]))
+                current.gradients.add(slots[j], residual * F(fromDouble: values[j]))
             }
-            biasGradient += residual
-            inBatch += 1
-            if inBatch == batchSize { step() }
+            current.bias += residual
+            current.examples += 1
+            if current.examples == batchSize { step(&current) }
         }
+        batch = current
         return lossSum
     }
 
     /// Applies the summed gradient of the batch: one step.
-    private func step() {
+    @inline(__always)
+    private func step(_ b: inout Batch) {
         let table = model.table
-        let scale = F(inBatch)
-        let slots = accumulator.slots
-        let gradients = accumulator.gradients
-        for i in 0..<accumulator.count {
+        let scale = F(b.examples)
+        let slots = b.gradients.slots
+        let gradients = b.gradients.gradients
+        for i in 0..<b.gradients.count {
             update.apply(table.pointer(slots[i]), gradient: gradients[i] / scale)
         }
-        update.apply(model.bias, gradient: biasGradient / scale)
-        accumulator.clear()
-        biasGradient = 0
-        inBatch = 0
+        update.apply(model.bias, gradient: b.bias / scale)
+        b.gradients.clear()
+        b.bias = 0
+        b.examples = 0
         model.iterations += 1
     }
 }

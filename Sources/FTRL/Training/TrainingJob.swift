@@ -110,7 +110,7 @@ public struct TrainingJob {
                 + (options.modelPath.map { ", model \($0)" } ?? ""))
         if options.profile {
             printError(
-                "ftrl-train: profile: reader thread: read+inflate \(fixed(summary.readSeconds, 3)) s, parse+hash \(fixed(summary.parseSeconds, 3)) s; "
+                "ftrl-train: profile: decode thread (read, gunzip) \(fixed(summary.decodeSeconds, 3)) s busy; parse thread (parse, hash) \(fixed(summary.parseSeconds, 3)) s busy; "
                     + "trainer thread: update \(fixed(summary.seconds - summary.waitSeconds, 3)) s, waiting for input \(fixed(summary.waitSeconds, 3)) s; "
                     + "\(fixed(Double(summary.bytes) / 1e6, 1)) MB decoded")
         }

@@ -1,0 +1,107 @@
+import Foundation
+
+/// A bounded hand-over of reusable buffers between two threads: the producer
+/// takes a free buffer, fills it and sends it; the consumer receives it in
+/// order and recycles it. A fixed set of buffers circulates, so memory stays
+/// flat and a fast producer waits for a slow consumer.
+final class Pipe<T: AnyObject> {
+    private let condition = NSCondition()
+    private var free: [T]
+    private var ready: [T] = []
+    private var readyHead = 0
+    private var closed = false
+    private var cancelled = false
+    private var failure: FTRLError?
+
+    /// A pipe with these buffers in circulation.
+    init(buffers: [T]) {
+        free = buffers
+    }
+
+    /// A free buffer for the producer; nil once the consumer cancelled.
+    func takeFree() -> T? {
+        condition.lock()
+        defer { condition.unlock() }
+        while free.isEmpty && !cancelled { condition.wait() }
+        return cancelled ? nil : free.removeLast()
+    }
+
+    /// Hands a filled buffer to the consumer.
+    func send(_ item: T) {
+        condition.lock()
+        ready.append(item)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The producer is done, with `error` after the buffers already sent.
+    func close(error: FTRLError?) {
+        condition.lock()
+        closed = true
+        failure = error
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next filled buffer in order, or nil at the end (or once cancelled).
+    /// - Throws: the producer's error once the buffers before it are received.
+    func receive() throws(FTRLError) -> T? {
+        condition.lock()
+        defer { condition.unlock() }
+        while readyHead == ready.count && !closed && !cancelled { condition.wait() }
+        if readyHead < ready.count {
+            let item = ready[readyHead]
+            readyHead += 1
+            if readyHead == ready.count {
+                ready.removeAll(keepingCapacity: true)
+                readyHead = 0
+            }
+            return item
+        }
+        if let failure { throw failure }
+        return nil
+    }
+
+    /// Gives a received buffer back to the producer.
+    func recycle(_ item: T) {
+        condition.lock()
+        free.append(item)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The consumer stops: a waiting producer is released with nil.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// Decoded input text from one file, cut at a line end.
+final class TextChunk {
+    private(set) var bytes: UnsafeMutablePointer<UInt8>
+    private(set) var capacity: Int
+    var length = 0
+    /// The file the text comes from.
+    var path = ""
+    /// Whether this chunk starts its file (line numbers restart at 1).
+    var startsFile = false
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        bytes = .allocate(capacity: capacity)
+    }
+
+    deinit { bytes.deallocate() }
+
+    /// Doubles the capacity, keeping the contents (for a line longer than a chunk).
+    func grow() {
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
+        bigger.update(from: bytes, count: length)
+        bytes.deallocate()
+        bytes = bigger
+        capacity *= 2
+    }
+}
