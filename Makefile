@@ -8,12 +8,15 @@ TOOLS   := ftrl-train ftrl-predict ftrl-model
 
 all: build
 
-# System packages the build needs: zlib's headers (Debian: zlib1g-dev).
+# System packages the build needs: zlib (checksums) and ISA-L (fast gunzip).
 deps:
-	@if [ ! -f /usr/include/zlib.h ]; then \
-		echo "installing zlib1g-dev"; \
+	@missing=""; \
+	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
+	[ -f /usr/include/isa-l/igzip_lib.h ] || missing="$$missing libisal-dev"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq zlib1g-dev; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
 build: deps

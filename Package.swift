@@ -18,10 +18,15 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(
+            name: "CISAL",
+            pkgConfig: "libisal",
+            providers: [.apt(["libisal-dev"])]
+        ),
         .target(name: "CFTRLShims"),
         .target(
             name: "FTRL",
-            dependencies: ["CZlib", "CFTRLShims"]
+            dependencies: ["CZlib", "CISAL", "CFTRLShims"]
         ),
         .executableTarget(
             name: "ftrl-train",

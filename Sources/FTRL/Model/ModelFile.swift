@@ -177,7 +177,9 @@ struct ByteReader {
 final class FileWriter {
     private let fd: Int32
     private let reportAs: String
-    private var buffer: [UInt8] = []
+    private let capacity = 1 << 20
+    private let buffer: UnsafeMutableRawPointer
+    private var used = 0
     private var crc: UInt = 0
     private var failed: FTRLError?
 
@@ -187,25 +189,42 @@ final class FileWriter {
         if fd < 0 {
             throw FTRLError(.io, "cannot write model: \(String(cString: strerror(errno)))", path: reportAs)
         }
-        buffer.reserveCapacity(1 << 20)
+        buffer = .allocate(byteCount: capacity, alignment: 16)
     }
 
-    deinit { if fd >= 0 { close(fd) } }
+    deinit {
+        buffer.deallocate()
+        if fd >= 0 { close(fd) }
+    }
+
+    @inline(__always)
+    private func room(_ n: Int) {
+        if used + n > capacity { flush() }
+    }
 
     func bytes(_ b: [UInt8]) {
-        buffer.append(contentsOf: b)
-        if buffer.count >= 1 << 20 { flush() }
+        for byte in b {
+            room(1)
+            buffer.storeBytes(of: byte, toByteOffset: used, as: UInt8.self)
+            used += 1
+        }
     }
 
+    @inline(__always)
     func u32(_ v: UInt32) {
-        for k in 0..<4 { buffer.append(UInt8(truncatingIfNeeded: v >> (8 * k))) }
-        if buffer.count >= 1 << 20 { flush() }
+        room(4)
+        buffer.storeBytes(of: v.littleEndian, toByteOffset: used, as: UInt32.self)
+        used += 4
     }
 
+    @inline(__always)
     func u64(_ v: UInt64) {
-        for k in 0..<8 { buffer.append(UInt8(truncatingIfNeeded: v >> (8 * k))) }
+        room(8)
+        buffer.storeBytes(of: v.littleEndian, toByteOffset: used, as: UInt64.self)
+        used += 8
     }
 
+    @inline(__always)
     func scalar<F: FTRLScalar>(_ x: F) {
         if MemoryLayout<F>.size == 4 {
             u32(Float(x.asDouble).bitPattern)
@@ -215,11 +234,14 @@ final class FileWriter {
     }
 
     private func flush() {
-        guard failed == nil, !buffer.isEmpty else { return }
-        crc = buffer.withUnsafeBufferPointer { crc32(crc, $0.baseAddress, UInt32($0.count)) }
+        guard failed == nil, used > 0 else {
+            used = 0
+            return
+        }
+        crc = crc32(crc, buffer.assumingMemoryBound(to: UInt8.self), UInt32(used))
         var done = 0
-        while done < buffer.count {
-            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+        while done < used {
+            let n = Glibc.write(fd, buffer + done, used - done)
             if n < 0 {
                 if errno == EINTR { continue }
                 failed = FTRLError(.io, "cannot write model: \(String(cString: strerror(errno)))", path: reportAs)
@@ -227,21 +249,18 @@ final class FileWriter {
             }
             done += n
         }
-        buffer.removeAll(keepingCapacity: true)
+        used = 0
     }
 
     /// Writes the checksum, flushes and syncs.
     func finish() throws(FTRLError) {
         flush()
         let c = UInt32(truncatingIfNeeded: crc)
-        for k in 0..<4 { buffer.append(UInt8(truncatingIfNeeded: c >> (8 * k))) }
-        let saved = crc
+        u32(c)
         flush()
-        crc = saved
         if let failed { throw failed }
         if fsync(fd) != 0 && errno != EINVAL && errno != EROFS {
             throw FTRLError(.io, "cannot write model: \(String(cString: strerror(errno)))", path: reportAs)
         }
     }
-
 }

@@ -1,4 +1,5 @@
 import CFTRLShims
+import Foundation
 import Glibc
 
 /// The kernel: `2^bits` slots, each holding `w`, `n`, `z` and a mark side by
@@ -6,8 +7,10 @@ import Glibc
 /// update (the layout of Vowpal Wabbit's FTRL).
 ///
 /// The buffer is fresh anonymous memory, zero until written, which the
-/// kernel maps only when first touched: untouched slots cost no memory.
-/// A zero mark means "never active": such a slot holds `w = 0`, `z = 0` and
+/// kernel maps only when first touched, so reading a model for scoring costs
+/// memory only where it has weights. Training calls `prefault()`, which maps
+/// the whole table on a helper thread (2^bits x 16 bytes in float32, as
+/// Vowpal Wabbit's table). A zero mark means "never active": such a slot holds `w = 0`, `z = 0` and
 /// an implied `n = initial_accumulator_value`, written at its first update.
 public final class WeightTable<F: FTRLScalar> {
     /// Scalars per slot: w, n, z, mark.
@@ -25,22 +28,60 @@ public final class WeightTable<F: FTRLScalar> {
     public init(bits: Int) throws(FTRLError) {
         self.bits = bits
         slotCount = 1 << bits
-        // Fresh anonymous pages read as zero and cost nothing until written;
-        // huge pages make the first touch of a big table far cheaper (one
-        // fault and one clear per 2 MiB instead of per 4 KiB).
-        let bytes = (slotCount * Self.stride * MemoryLayout<F>.stride + (2 << 20) - 1) & ~((2 << 20) - 1)
+        // Fresh anonymous pages read as zero. (Transparent huge pages were
+        // measured and dropped: after another big process the kernel's
+        // compaction stalled the first touches, 0.2-0.6 s per 1M rows.)
+        let bytes = (slotCount * Self.stride * MemoryLayout<F>.stride + 4095) & ~4095
         let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
         guard let raw, raw != MAP_FAILED else {
             throw FTRLError(.usage, "cannot allocate \(bytes >> 20) MiB for a table of 2^\(bits) slots (lower --bits)")
         }
-        if bytes >= 4 << 20 { _ = madvise(raw, bytes, MADV_HUGEPAGE) }
         mappedBytes = bytes
         base = raw.bindMemory(to: F.self, capacity: slotCount * Self.stride)
     }
 
     private let mappedBytes: Int
+    private let populating = NSCondition()
+    private var populateRunning = false
+    private var populateCancelled = false
 
-    deinit { munmap(base, mappedBytes) }
+    /// Faults the table's pages in on a helper thread while input starts to
+    /// flow: the kernel maps and zeroes them in bulk, far cheaper than one
+    /// page fault at a time in the trainer's loop (0.97 s -> 0.80 s for 1M
+    /// rows at 24 bits). MADV_POPULATE_WRITE never changes what a page
+    /// holds, so it cannot race with the trainer's writes.
+    func prefault() {
+        let bytes = mappedBytes
+        guard bytes >= 16 << 20, !populateRunning else { return }
+        populateRunning = true
+        let address = Int(bitPattern: base)
+        let thread = Thread { [self] in
+            let step = 8 << 20
+            var offset = 0
+            while offset < bytes {
+                populating.lock()
+                let stop = populateCancelled
+                populating.unlock()
+                if stop { break }
+                let length = min(step, bytes - offset)
+                if madvise(UnsafeMutableRawPointer(bitPattern: address + offset), length, 23 /* MADV_POPULATE_WRITE */) != 0 { break }
+                offset += length
+            }
+            populating.lock()
+            populateRunning = false
+            populating.broadcast()
+            populating.unlock()
+        }
+        thread.start()
+    }
+
+    deinit {
+        populating.lock()
+        populateCancelled = true
+        while populateRunning { populating.wait() }
+        populating.unlock()
+        munmap(base, mappedBytes)
+    }
 
     /// The state of `slot`: w, n, z, mark.
     @inline(__always)

@@ -41,6 +41,7 @@ public final class Trainer<F: FTRLScalar> {
         self.model = model
         batchSize = model.config.batchSize
         update = FTRLUpdate(config: model.config, lr: F(fromDouble: model.config.learningRate))
+        model.table.prefault()
     }
 
     deinit { batch.gradients.deallocate() }
