@@ -31,8 +31,9 @@ struct BadInputTests {
         text("huge index", "1 99999999999999999999999:1\n", 65, "bad.svm:1:", "too large"),
         text("no examples", "\n\n# only a comment\n", 65, "no examples"),
         text("empty file", "", 65, "no examples"),
-        Case(name: "binary junk", bytes: [0x00, 0x01, 0xFF, 0xFE, 0x20, 0x31, 0x0A], status: 65,
-             message: ["bad.svm:1:", "\\x00\\x01\\xff\\xfe"]),
+        Case(
+            name: "binary junk", bytes: [0x00, 0x01, 0xFF, 0xFE, 0x20, 0x31, 0x0A], status: 65,
+            message: ["bad.svm:1:", "\\x00\\x01\\xff\\xfe"]),
     ]
 
     @Test(arguments: cases)

@@ -25,7 +25,8 @@ struct PipelineTests {
         let dir = try TemporaryDirectory()
         let data = try dir.write("d.svm", Self.sampleLog(rows: 2000))
         #expect(try Tools.run("ftrl-train", ["-q", "--bits", "12", "-m", dir.path("file.ftrl"), data]).status == 0)
-        let piped = try Tools.run("ftrl-train", ["-q", "--bits", "12", "-m", dir.path("stdin.ftrl"), "-"], stdin: URL(fileURLWithPath: data))
+        let piped = try Tools.run(
+            "ftrl-train", ["-q", "--bits", "12", "-m", dir.path("stdin.ftrl"), "-"], stdin: URL(fileURLWithPath: data))
         #expect(piped.status == 0)
         let noArg = try Tools.run("ftrl-train", ["-q", "--bits", "12", "-m", dir.path("noarg.ftrl")], stdin: URL(fileURLWithPath: data))
         #expect(noArg.status == 0)

@@ -25,7 +25,10 @@ struct RealDataTests {
         let dir = try TemporaryDirectory()
         let split = Process()
         split.executableURL = URL(fileURLWithPath: "/bin/sh")
-        split.arguments = ["-c", "zcat '\(a9a.path)' > '\(dir.path("all"))' && n=$(wc -l < '\(dir.path("all"))') && k=$((n - n / 10)) && head -n $k '\(dir.path("all"))' > '\(dir.path("train"))' && tail -n +$((k + 1)) '\(dir.path("all"))' > '\(dir.path("test"))'"]
+        split.arguments = [
+            "-c",
+            "zcat '\(a9a.path)' > '\(dir.path("all"))' && n=$(wc -l < '\(dir.path("all"))') && k=$((n - n / 10)) && head -n $k '\(dir.path("all"))' > '\(dir.path("train"))' && tail -n +$((k + 1)) '\(dir.path("all"))' > '\(dir.path("test"))'",
+        ]
         try split.run()
         split.waitUntilExit()
         #expect(split.terminationStatus == 0)

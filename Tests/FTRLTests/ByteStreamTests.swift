@@ -36,7 +36,8 @@ struct ByteStreamTests {
         let a = try dir.write("a", Self.text(3000, 1))
         let b = try dir.write("b", Self.text(10, 2))
         let c = try dir.write("c", "")
-        shell("gzip -c '\(a)' > '\(dir.path("m.gz"))' && gzip -c '\(c)' >> '\(dir.path("m.gz"))' && gzip -c '\(b)' >> '\(dir.path("m.gz"))'")
+        shell(
+            "gzip -c '\(a)' > '\(dir.path("m.gz"))' && gzip -c '\(c)' >> '\(dir.path("m.gz"))' && gzip -c '\(b)' >> '\(dir.path("m.gz"))'")
         #expect(try Self.readAll(dir.path("m.gz")) == Array((Self.text(3000, 1) + Self.text(10, 2)).utf8))
         shell("cp '\(dir.path("m.gz"))' '\(dir.path("p.gz"))' && head -c 1000 /dev/zero >> '\(dir.path("p.gz"))'")
         #expect(try Self.readAll(dir.path("p.gz")) == Array((Self.text(3000, 1) + Self.text(10, 2)).utf8))

@@ -84,7 +84,8 @@ public enum MurmurHash3 {
         let n = bytes.count
         let blocks = n / 4
         for b in 0..<blocks {
-            let k = UInt32(bytes[4 * b]) | UInt32(bytes[4 * b + 1]) << 8
+            let k =
+                UInt32(bytes[4 * b]) | UInt32(bytes[4 * b + 1]) << 8
                 | UInt32(bytes[4 * b + 2]) << 16 | UInt32(bytes[4 * b + 3]) << 24
             h = mixHash(h, k)
         }

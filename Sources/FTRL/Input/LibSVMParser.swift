@@ -118,7 +118,8 @@ struct LibSVMParser {
             }
             if digits > 19 { try checkIndexOverflow(bytes, tokenStart, i, end) }
             if index == 0 {
-                throw FTRLError(.data, "feature index 0 (indices start at 1)", text: Self.token(bytes, tokenStart, Self.tokenEnd(bytes, i, end)))
+                throw FTRLError(
+                    .data, "feature index 0 (indices start at 1)", text: Self.token(bytes, tokenStart, Self.tokenEnd(bytes, i, end)))
             }
             i += 1
             let valueStart = i

@@ -192,7 +192,9 @@ extension FTRLConfig {
             case "example_weights": exampleWeights = try bool()
             case "hash":
                 let s = try string()
-                guard let h = HashKind(rawValue: s) else { throw FTRLError(.usage, "config key hash must be murmur3 or identity, not \(s)") }
+                guard let h = HashKind(rawValue: s) else {
+                    throw FTRLError(.usage, "config key hash must be murmur3 or identity, not \(s)")
+                }
                 hash = h
             case "hash_seed":
                 let s = try integer()

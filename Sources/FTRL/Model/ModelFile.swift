@@ -78,7 +78,8 @@ public enum ModelFile {
         guard size == 4 || size == 8 else { throw refuse("bad scalar size \(size)") }
         guard Int(configLength) <= bytes.count - r.offset else { throw refuse("truncated (config cut short)") }
         guard bytes.count >= 4 else { throw refuse("truncated") }
-        let stored = UInt32(bytes[bytes.count - 4]) | UInt32(bytes[bytes.count - 3]) << 8
+        let stored =
+            UInt32(bytes[bytes.count - 4]) | UInt32(bytes[bytes.count - 3]) << 8
             | UInt32(bytes[bytes.count - 2]) << 16 | UInt32(bytes[bytes.count - 1]) << 24
         let computed = bytes.withUnsafeBufferPointer { buf in
             UInt32(crc32(0, buf.baseAddress, UInt32(buf.count - 4)))

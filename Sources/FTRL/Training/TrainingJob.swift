@@ -34,7 +34,8 @@ public struct TrainingJob {
         var resumed: AnyModel?
         if let resume = options.resumePath {
             if options.configPath != nil {
-                throw FTRLError(.usage, "--config cannot be combined with --resume: the resumed model carries its config; use flags to change it")
+                throw FTRLError(
+                    .usage, "--config cannot be combined with --resume: the resumed model carries its config; use flags to change it")
             }
             let model = try ModelFile.read(path: resume)
             config = model.config
@@ -42,7 +43,8 @@ public struct TrainingJob {
             let changed = options.overrides.apply(to: &probe)
             let refused = changed.filter { ConfigOverrides.meaningKeys.contains($0) }
             if !refused.isEmpty {
-                throw FTRLError(.usage, "cannot change \(refused.joined(separator: ", ")) of a resumed model (it would change what its weights mean)")
+                throw FTRLError(
+                    .usage, "cannot change \(refused.joined(separator: ", ")) of a resumed model (it would change what its weights mean)")
             }
             resumed = model
         } else if let path = options.configPath {
