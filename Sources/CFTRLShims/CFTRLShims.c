@@ -1,3 +1,26 @@
-// The helpers are static inline functions in include/CFTRLShims.h; SwiftPM
-// needs one source file to build the target.
+// Signal handling for a graceful stop: the handler only records the signal
+// (async-signal-safe) and restores the default action, so that a second
+// Ctrl-C ends the process at once.
 #include "CFTRLShims.h"
+#include <string.h>
+
+volatile sig_atomic_t ftrl_stop_flag = 0;
+
+static void ftrl_on_stop(int sig) {
+    ftrl_stop_flag = sig;
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, 0);
+}
+
+void ftrl_install_stop_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = ftrl_on_stop;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, 0);
+    sigaction(SIGTERM, &sa, 0);
+}

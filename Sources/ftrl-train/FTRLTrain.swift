@@ -1,8 +1,19 @@
 import ArgumentParser
 import FTRL
+import Foundation
 
 extension HashKind: ExpressibleByArgument {}
 extension DType: ExpressibleByArgument {}
+
+/// Parses `0.4,0.2,0.05` into numbers.
+func numberList(_ text: String) throws -> [Double] {
+    try text.split(separator: ",").map { part in
+        guard let d = Double(part.trimmingCharacters(in: .whitespaces)) else {
+            throw ValidationError("not a number: \(part)")
+        }
+        return d
+    }
+}
 
 @main
 struct FTRLTrain: ParsableCommand {
@@ -35,8 +46,71 @@ struct FTRLTrain: ParsableCommand {
     @Option(help: "MurmurHash3 seed (default 0).")
     var hashSeed: UInt32?
 
-    @Option(help: "Keras learning_rate, the FTRL alpha (default 0.1).")
+    @Option(help: "Keras learning_rate, the FTRL alpha (default 0.1); with a schedule, its initial rate.")
     var learningRate: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            "Learning-rate schedule: constant, exponential-decay, inverse-time-decay, piecewise-constant-decay, polynomial-decay, cosine-decay or cosine-decay-restarts.",
+            valueName: "name"))
+    var schedule: String?
+
+    @Option(help: "Schedule decay_steps (first_decay_steps for cosine-decay-restarts).")
+    var decaySteps: Double?
+
+    @Option(help: "Schedule decay_rate (exponential-decay, inverse-time-decay).")
+    var decayRate: Double?
+
+    @Flag(inversion: .prefixedNo, help: "Schedule staircase: decay in whole steps of decay_steps.")
+    var staircase: Bool?
+
+    @Option(help: ArgumentHelp("piecewise-constant-decay boundaries, comma-separated steps.", valueName: "list"), transform: numberList)
+    var boundaries: [Double]?
+
+    @Option(help: ArgumentHelp("piecewise-constant-decay values, comma-separated (one more than boundaries).", valueName: "list"), transform: numberList)
+    var values: [Double]?
+
+    @Option(help: "polynomial-decay end_learning_rate (default 0.0001).")
+    var endLearningRate: Double?
+
+    @Option(help: "polynomial-decay power (default 1).")
+    var power: Double?
+
+    @Flag(inversion: .prefixedNo, help: "polynomial-decay cycle: restart the decay past decay_steps.")
+    var cycle: Bool?
+
+    @Option(help: "cosine-decay(-restarts) alpha: the floor as a fraction of the rate (default 0).")
+    var alpha: Double?
+
+    @Option(help: "cosine-decay warmup_target: the rate reached by the linear warm-up.")
+    var warmupTarget: Double?
+
+    @Option(help: "cosine-decay warmup_steps (default 0).")
+    var warmupSteps: Double?
+
+    @Option(help: "cosine-decay-restarts t_mul: period growth per restart (default 2).")
+    var tMul: Double?
+
+    @Option(help: "cosine-decay-restarts m_mul: rate factor per restart (default 1).")
+    var mMul: Double?
+
+    @Option(help: "Keras clipnorm: scale each variable's gradient to at most this L2 norm.")
+    var clipnorm: Double?
+
+    @Option(help: "Keras global_clipnorm: scale kernel and bias gradients to at most this joint L2 norm.")
+    var globalClipnorm: Double?
+
+    @Option(help: "Keras clipvalue: clip each gradient number to [-v, v].")
+    var clipvalue: Double?
+
+    @Flag(inversion: .prefixedNo, help: "Keras use_ema: keep moving averages of the weights and export them.")
+    var ema: Bool?
+
+    @Option(help: "Keras ema_momentum (default 0.99).")
+    var emaMomentum: Double?
+
+    @Option(help: "Keras ema_overwrite_frequency: every N steps set the weights to their averages.")
+    var emaOverwriteFrequency: Int?
 
     @Option(help: "Keras learning_rate_power, <= 0 (default -0.5).")
     var learningRatePower: Double?
@@ -77,6 +151,9 @@ struct FTRLTrain: ParsableCommand {
     @Flag(help: "Print where the time went (reader and trainer threads) at the end.")
     var profile = false
 
+    @Option(help: ArgumentHelp("Write the model to -m every N examples (at a batch boundary).", valueName: "N"))
+    var checkpointEvery: Int = 0
+
     func run() throws {
         var options = TrainingJob.Options()
         options.inputs = files
@@ -87,7 +164,29 @@ struct FTRLTrain: ParsableCommand {
         options.quiet = quiet
         options.progressInterval = progressEvery
         options.profile = profile
+        options.checkpointEvery = checkpointEvery
+        options.stopsOnSignal = true
         var o = ConfigOverrides()
+        o.schedule.name = schedule
+        o.schedule.decaySteps = decaySteps
+        o.schedule.decayRate = decayRate
+        o.schedule.staircase = staircase
+        o.schedule.boundaries = boundaries
+        o.schedule.values = values
+        o.schedule.endLearningRate = endLearningRate
+        o.schedule.power = power
+        o.schedule.cycle = cycle
+        o.schedule.alpha = alpha
+        o.schedule.warmupTarget = warmupTarget
+        o.schedule.warmupSteps = warmupSteps
+        o.schedule.tMul = tMul
+        o.schedule.mMul = mMul
+        o.clipnorm = clipnorm
+        o.globalClipnorm = globalClipnorm
+        o.clipvalue = clipvalue
+        o.useEMA = ema
+        o.emaMomentum = emaMomentum
+        o.emaOverwriteFrequency = emaOverwriteFrequency
         o.learningRate = learningRate
         o.learningRatePower = learningRatePower
         o.initialAccumulatorValue = initialAccumulatorValue
@@ -108,8 +207,9 @@ struct FTRLTrain: ParsableCommand {
                 print(try job.resolve().0.jsonText)
                 return
             }
-            try job.run()
-        } catch {
+            let status = try job.run()
+            if status != 0 { throw ExitCode(status) }
+        } catch let error as FTRLError {
             printError("ftrl-train: error: \(error)")
             throw ExitCode(error.exitCode)
         }

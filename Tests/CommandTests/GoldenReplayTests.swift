@@ -8,12 +8,15 @@ import Testing
 struct GoldenReplayTests {
     static let golden = Tools.fixtures.appendingPathComponent("golden")
 
-    /// The cases with a constant learning rate, no clipping and no EMA.
-    static let cases = [
-        "batch1", "batch32_partial", "batch3_partial", "batch_larger_than_data", "beta", "bits12_sparse",
-        "defaults_b4", "empty_rows", "example_weights", "f32_defaults", "init_accum_0", "init_accum_1",
-        "l1", "l2", "l2_shrinkage", "lr_power_0", "lr_power_m0.25", "lr_power_m1", "multi_epoch",
-    ]
+    /// Every case folder of the fixtures.
+    static let cases: [String] = {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: golden.path)) ?? []
+        return names.filter { FileManager.default.fileExists(atPath: golden.appendingPathComponent("\($0)/config.json").path) }.sorted()
+    }()
+
+    @Test func allCasesPresent() {
+        #expect(Self.cases.count == 37)
+    }
 
     struct Tolerance {
         var abs: Double
@@ -48,6 +51,12 @@ struct GoldenReplayTests {
         for (a, e) in zip(actualState, expectedState) where a[0] == e[0] {
             for k in 1...3 {
                 #expect(tol.check(Double(a[k])!, Double(e[k])!), "slot \(a[0]) column \(k): \(a[k]) vs \(e[k])")
+            }
+            // The moving average, or empty without EMA.
+            if e[4].isEmpty {
+                #expect(a[4].isEmpty)
+            } else {
+                #expect(tol.check(Double(a[4]) ?? .nan, Double(e[4])!), "slot \(a[0]) ema: \(a[4]) vs \(e[4])")
             }
         }
 

@@ -68,9 +68,11 @@ public final class ExampleStream {
 
     /// Waits for both threads to end and returns their busy seconds
     /// (reading and decompressing; parsing and hashing) and the decoded bytes.
-    public func finish() -> (decode: Double, parse: Double, bytes: Int) {
+    /// - Parameter wait: false to leave a thread that may be blocked reading a
+    ///   pipe (after an interrupt; the process is about to end).
+    public func finish(wait: Bool = true) -> (decode: Double, parse: Double, bytes: Int) {
         cancel()
-        done.wait()
+        if wait { done.wait() }
         return (decodeSeconds, parseSeconds, decoded)
     }
 
@@ -108,7 +110,10 @@ public final class ExampleStream {
                             break
                         }
                         chunk.length += n
-                        if chunk.length < chunk.capacity - (64 << 10) { continue }
+                        // Hand over a full chunk, or whatever a pipe had ready,
+                        // so that a slow producer's rows are not held back.
+                        let short = n < chunk.capacity - (chunk.length - n)
+                        if chunk.length < chunk.capacity - (64 << 10) && !short { continue }
                         var last = chunk.length - 1
                         while last >= 0 && chunk.bytes[last] != 0x0A { last -= 1 }
                         if last < 0 { continue }  // one line fills the chunk: grow and read on

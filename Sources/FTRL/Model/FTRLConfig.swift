@@ -11,8 +11,10 @@ public enum DType: String, Sendable, CaseIterable {
 /// It is written into every model file and printed by `--print-config`;
 /// `FTRLConfig(json:)` reads it back (Keras `get_config` / `from_config`).
 public struct FTRLConfig: Equatable, Sendable {
-    /// `learning_rate`: the constant step size alpha.
+    /// `learning_rate`: the constant step size alpha (when no schedule is set).
     public var learningRate = 0.1
+    /// `learning_rate` as a Keras schedule object, or nil for the constant rate.
+    public var schedule: LearningRateSchedule? = nil
     /// `learning_rate_power`: `p` <= 0; -0.5 is the usual square root.
     public var learningRatePower = -0.5
     /// `initial_accumulator_value`: the starting `n` of every slot.
@@ -25,17 +27,17 @@ public struct FTRLConfig: Equatable, Sendable {
     public var l2Shrinkage = 0.0
     /// `beta`: enters `q` as `beta / (2 * lr)`.
     public var beta = 1.0
-    /// `clipnorm` (not supported by this version; must be null).
+    /// `clipnorm`: each variable's gradient scaled to at most this L2 norm.
     public var clipnorm: Double? = nil
-    /// `clipvalue` (not supported by this version; must be null).
+    /// `clipvalue`: each gradient number clipped to [-v, v].
     public var clipvalue: Double? = nil
-    /// `global_clipnorm` (not supported by this version; must be null).
+    /// `global_clipnorm`: kernel and bias gradients scaled to at most this joint L2 norm.
     public var globalClipnorm: Double? = nil
-    /// `use_ema` (not supported by this version; must be false).
+    /// `use_ema`: keep exponential moving averages of the weights and export them.
     public var useEMA = false
-    /// `ema_momentum`.
+    /// `ema_momentum`: `a <- m * a + (1 - m) * w` after every step.
     public var emaMomentum = 0.99
-    /// `ema_overwrite_frequency` (not supported by this version; must be null).
+    /// `ema_overwrite_frequency`: every this many steps, set the weights to their averages.
     public var emaOverwriteFrequency: Int? = nil
     /// Examples per step.
     public var batchSize = 1
@@ -71,7 +73,11 @@ public struct FTRLConfig: Equatable, Sendable {
         for (name, value) in numbers where !value.isFinite {
             throw bad("\(name) must be a finite number, not \(value)")
         }
-        if learningRate <= 0 { throw bad("learning_rate must be > 0, not \(learningRate)") }
+        if let schedule {
+            try schedule.validate()
+        } else if learningRate <= 0 {
+            throw bad("learning_rate must be > 0, not \(learningRate)")
+        }
         if learningRatePower > 0 { throw bad("learning_rate_power must be <= 0, not \(learningRatePower)") }
         if initialAccumulatorValue < 0 {
             throw bad("initial_accumulator_value must be >= 0, not \(initialAccumulatorValue)")
@@ -79,7 +85,7 @@ public struct FTRLConfig: Equatable, Sendable {
         if l1 < 0 { throw bad("l1_regularization_strength must be >= 0, not \(l1)") }
         if l2 < 0 { throw bad("l2_regularization_strength must be >= 0, not \(l2)") }
         if l2Shrinkage < 0 { throw bad("l2_shrinkage_regularization_strength must be >= 0, not \(l2Shrinkage)") }
-        if l2 + beta / (2 * learningRate) < 0 {
+        if schedule == nil && l2 + beta / (2 * learningRate) < 0 {
             throw bad("l2_regularization_strength + beta / (2 * learning_rate) must be >= 0")
         }
         if batchSize < 1 { throw bad("batch_size must be >= 1, not \(batchSize)") }
@@ -88,14 +94,8 @@ public struct FTRLConfig: Equatable, Sendable {
         if emaMomentum < 0 || emaMomentum > 1 { throw bad("ema_momentum must be in [0, 1], not \(emaMomentum)") }
         if let f = emaOverwriteFrequency, f < 1 { throw bad("ema_overwrite_frequency must be >= 1, not \(f)") }
         if clipnorm != nil && globalClipnorm != nil { throw bad("clipnorm and global_clipnorm cannot both be set") }
-        // Clipping and EMA are part of the contract but not of this version:
-        // refuse them rather than train something else than was asked.
-        if let c = clipnorm { throw bad("clipnorm (\(c)) is not supported by this version of ftrl-train") }
-        if let c = clipvalue { throw bad("clipvalue (\(c)) is not supported by this version of ftrl-train") }
-        if let c = globalClipnorm { throw bad("global_clipnorm (\(c)) is not supported by this version of ftrl-train") }
-        if useEMA { throw bad("use_ema is not supported by this version of ftrl-train") }
-        if let f = emaOverwriteFrequency {
-            throw bad("ema_overwrite_frequency (\(f)) is not supported by this version of ftrl-train")
+        for (name, value) in [("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", globalClipnorm)] {
+            if let v = value, !(v > 0) || !v.isFinite { throw bad("\(name) must be > 0, not \(v)") }
         }
     }
 }
@@ -105,7 +105,7 @@ extension FTRLConfig {
     public var json: JSON {
         func opt(_ d: Double?) -> JSON { d.map { .number($0) } ?? .null }
         return .object([
-            ("learning_rate", .number(learningRate)),
+            ("learning_rate", schedule?.json ?? .number(learningRate)),
             ("learning_rate_power", .number(learningRatePower)),
             ("initial_accumulator_value", .number(initialAccumulatorValue)),
             ("l1_regularization_strength", .number(l1)),
@@ -145,9 +145,6 @@ extension FTRLConfig {
         for (key, value) in members {
             func number() throws(FTRLError) -> Double {
                 if case .number(let d) = value { return d }
-                if case .object = value, key == "learning_rate" {
-                    throw FTRLError(.usage, "learning-rate schedules are not supported by this version (config key learning_rate)")
-                }
                 throw FTRLError(.usage, "config key \(key) must be a number")
             }
             func optionalNumber() throws(FTRLError) -> Double? {
@@ -168,7 +165,15 @@ extension FTRLConfig {
                 throw FTRLError(.usage, "config key \(key) must be a string")
             }
             switch key {
-            case "learning_rate": learningRate = try number()
+            case "learning_rate":
+                if case .object = value {
+                    let s = try LearningRateSchedule(json: value)
+                    schedule = s
+                    if let initial = s.initialLearningRate { learningRate = initial }
+                } else {
+                    learningRate = try number()
+                    schedule = nil
+                }
             case "learning_rate_power": learningRatePower = try number()
             case "initial_accumulator_value": initialAccumulatorValue = try number()
             case "l1_regularization_strength": l1 = try number()

@@ -10,6 +10,10 @@ public protocol FTRLScalar: BinaryFloatingPoint, LosslessStringConvertible, Send
     static func power(_ x: Self, _ y: Self) -> Self
     /// `e^x`.
     static func exponential(_ x: Self) -> Self
+    /// The natural logarithm.
+    static func logarithm(_ x: Self) -> Self
+    /// The cosine.
+    static func cosine(_ x: Self) -> Self
     /// The dtype name, `float32` or `float64`.
     static var dtypeName: String { get }
     /// The value as the nearest `Double` (exact for both types).
@@ -21,6 +25,8 @@ public protocol FTRLScalar: BinaryFloatingPoint, LosslessStringConvertible, Send
 extension Float: FTRLScalar {
     @inline(__always) public static func power(_ x: Float, _ y: Float) -> Float { powf(x, y) }
     @inline(__always) public static func exponential(_ x: Float) -> Float { expf(x) }
+    @inline(__always) public static func logarithm(_ x: Float) -> Float { logf(x) }
+    @inline(__always) public static func cosine(_ x: Float) -> Float { cosf(x) }
     public static var dtypeName: String { "float32" }
     @inline(__always) public var asDouble: Double { Double(self) }
     @inline(__always) public init(fromDouble d: Double) { self = Float(d) }
@@ -29,6 +35,8 @@ extension Float: FTRLScalar {
 extension Double: FTRLScalar {
     @inline(__always) public static func power(_ x: Double, _ y: Double) -> Double { pow(x, y) }
     @inline(__always) public static func exponential(_ x: Double) -> Double { exp(x) }
+    @inline(__always) public static func logarithm(_ x: Double) -> Double { log(x) }
+    @inline(__always) public static func cosine(_ x: Double) -> Double { cos(x) }
     public static var dtypeName: String { "float64" }
     @inline(__always) public var asDouble: Double { self }
     @inline(__always) public init(fromDouble d: Double) { self = d }

@@ -1,5 +1,6 @@
 /// A logistic-regression model over hashed features and its full training
-/// state: the config, the kernel table, the bias and the step counter.
+/// state: the config, the kernel table, the bias, the moving averages and
+/// the step counter.
 public final class Model<F: FTRLScalar> {
     /// The settings it was trained with.
     public var config: FTRLConfig
@@ -7,36 +8,74 @@ public final class Model<F: FTRLScalar> {
     public let table: WeightTable<F>
     /// The bias slot: w, n, z, mark (always active).
     public let bias: UnsafeMutablePointer<F>
+    /// The bias's moving average (kept densely: the bias is active every step).
+    public var biasAverage: F = 0
     /// Steps taken (Keras `iterations`).
     public var iterations: UInt64 = 0
     /// Examples consumed by training, over all epochs and resumes.
     public var examples: UInt64 = 0
+    /// Set when `w` holds the exported weights (scoring only; never saved).
+    private(set) var isFinalizedForScoring = false
+    /// The EMA rule of the config, when the model keeps averages.
+    let emaRule: EMARule<F>?
 
     /// A fresh model: every weight 0.
     /// - Parameter config: the settings; its `dtype` must match `F`.
     /// - Throws: `FTRLError` when the table cannot be allocated.
     public init(config: FTRLConfig) throws(FTRLError) {
         self.config = config
-        table = try WeightTable(bits: config.bits)
+        table = try WeightTable(bits: config.bits, withEMA: config.useEMA)
         bias = .allocate(capacity: 4)
         bias.initialize(repeating: 0, count: 4)
         bias[1] = F(fromDouble: config.initialAccumulatorValue)
         bias[3] = 1
+        emaRule = config.useEMA ? EMARule(config: config) : nil
     }
 
-    deinit { bias.deallocate() }
+    deinit {
+        bias.deallocate()
+        emaRule?.deallocate()
+    }
 
     /// The feature mapping of this model.
     public var hasher: FeatureHasher { config.hasher }
 
-    /// The exported bias (`finalize`d).
-    public var exportedBias: F { bias[0] }
+    /// The weight and moving average of a kernel slot brought up to the
+    /// current step (an overwrite due since the slot was last active
+    /// included), without changing the stored state.
+    public func caughtUp(_ slot: Int) -> (w: F, average: F?) {
+        var w = table.base[slot * 4]
+        guard let ema = table.ema, let rule = emaRule else { return (w, nil) }
+        var state = ema[slot]
+        rule.catchUp(&w, &state, to: iterations)
+        return (w, state.average)
+    }
 
-    /// The exported weight of a slot.
-    @inline(__always)
-    public func exportedWeight(_ slot: UInt32) -> F { table.weight(slot) }
+    /// The exported bias (`finalize_variable_values`: the average with EMA).
+    public var exportedBias: F { config.useEMA && !isFinalizedForScoring ? biasAverage : bias[0] }
 
-    /// The probability of a click for one example of `block`.
+    /// The exported weight of a kernel slot: the moving average brought up to
+    /// date with EMA, else the weight.
+    public func exportedWeight(_ slot: Int) -> F {
+        if isFinalizedForScoring || !config.useEMA { return table.base[slot * 4] }
+        return caughtUp(slot).average ?? 0
+    }
+
+    /// Puts the exported weights where scoring reads them (`w`), for a model
+    /// that will only score from now on.
+    public func finalizeForScoring() {
+        guard !isFinalizedForScoring, let ema = table.ema, let rule = emaRule else { return }
+        for s in 0..<table.slotCount where table.isActive(s) {
+            var w = table.base[s * 4]
+            rule.catchUp(&w, &ema[s], to: iterations)
+            table.base[s * 4] = ema[s].average
+        }
+        bias[0] = biasAverage
+        isFinalizedForScoring = true
+    }
+
+    /// The probability of a click for one example of `block`, from `w`
+    /// (call `finalizeForScoring()` first on an EMA model).
     @inline(__always)
     public func predict(_ block: ExampleBlock, _ e: Int) -> F {
         var m: F = 0

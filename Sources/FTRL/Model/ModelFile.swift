@@ -14,7 +14,9 @@ import Glibc
 ///     u64       examples consumed
 ///     u64       K, the number of kernel slots ever active
 ///     3 x F     bias w, n, z
+///     [F]       with EMA (use_ema in the config): the bias's average
 ///     K x       u32 slot, F w, F n, F z    (ascending slots)
+///               with EMA also: F average, u64 step it was last brought to
 ///     u32       CRC-32 (zlib) of every byte before it
 ///
 /// Only slots that were ever active are stored, so a model of a small log is
@@ -28,6 +30,7 @@ public enum ModelFile {
     /// Writes `model` to `path` atomically.
     /// - Throws: `FTRLError` (.io) when the file cannot be written; `path` is then untouched.
     public static func write<F: FTRLScalar>(_ model: Model<F>, to path: String) throws(FTRLError) {
+        precondition(!model.isFinalizedForScoring, "a model finalized for scoring is not a training state")
         let temporary = path + ".tmp-\(getpid())"
         let writer = try FileWriter(path: temporary, reportAs: path)
         do throws(FTRLError) {
@@ -44,12 +47,17 @@ public enum ModelFile {
             writer.scalar(model.bias[0])
             writer.scalar(model.bias[1])
             writer.scalar(model.bias[2])
+            if model.config.useEMA { writer.scalar(model.biasAverage) }
             for s in 0..<table.slotCount where table.isActive(s) {
                 let p = table.pointer(UInt32(s))
                 writer.u32(UInt32(s))
                 writer.scalar(p[0])
                 writer.scalar(p[1])
                 writer.scalar(p[2])
+                if let ema = table.ema {
+                    writer.scalar(ema[s].average)
+                    writer.u64(ema[s].step)
+                }
             }
             try writer.finish()
         } catch {
@@ -87,18 +95,20 @@ public enum ModelFile {
         let configText = String(decoding: bytes[r.offset..<r.offset + Int(configLength)], as: UTF8.self)
         r.offset += Int(configLength)
         guard let iterations = r.u64(), let examples = r.u64(), let count = r.u64() else { throw refuse("truncated header") }
-        let expected = r.offset + 3 * Int(size) + Int(count) * (4 + 3 * Int(size)) + 4
+        let config: FTRLConfig
+        do throws(FTRLError) {
+            config = try FTRLConfig(jsonText: configText)
+        } catch {
+            throw refuse(stored == computed ? "bad config: \(error.message)" : "checksum mismatch (the file is corrupted)")
+        }
+        let ema = config.useEMA
+        let slotSize = 4 + 3 * Int(size) + (ema ? Int(size) + 8 : 0)
+        let expected = r.offset + 3 * Int(size) + (ema ? Int(size) : 0) + Int(min(count, UInt64(Int32.max))) * slotSize + 4
         if count > UInt64(bytes.count) || bytes.count < expected {
             throw refuse("truncated: \(bytes.count) bytes where the header promises \(expected)")
         }
         if bytes.count > expected { throw refuse("\(bytes.count - expected) unexpected bytes at the end") }
         guard stored == computed else { throw refuse("checksum mismatch (the file is corrupted)") }
-        let config: FTRLConfig
-        do throws(FTRLError) {
-            config = try FTRLConfig(jsonText: configText)
-        } catch {
-            throw refuse("bad config: \(error.message)")
-        }
         guard (config.dtype == .float32) == (size == 4) else { throw refuse("dtype \(config.dtype) does not match \(size)-byte numbers") }
         func load<F: FTRLScalar>(_: F.Type) throws(FTRLError) -> Model<F> {
             let model = try Model<F>(config: config)
@@ -107,6 +117,7 @@ public enum ModelFile {
             model.bias[0] = r.scalar()
             model.bias[1] = r.scalar()
             model.bias[2] = r.scalar()
+            if ema { model.biasAverage = r.scalar() }
             var previous = -1
             for _ in 0..<Int(count) {
                 let slot = Int(r.u32()!)
@@ -118,6 +129,12 @@ public enum ModelFile {
                 let n: F = r.scalar()
                 let z: F = r.scalar()
                 model.table.restore(slot: slot, w: w, n: n, z: z)
+                if let table = model.table.ema {
+                    let average: F = r.scalar()
+                    let step = r.u64()!
+                    guard step <= iterations else { throw refuse("slot \(slot) has an EMA step beyond the model's iterations") }
+                    table[slot] = EMASlot(average: average, step: step)
+                }
             }
             return model
         }

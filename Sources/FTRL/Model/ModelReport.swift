@@ -28,7 +28,7 @@ public enum ModelReport {
 
     static func info<F: FTRLScalar>(_ m: Model<F>) -> String {
         var nonzero = 0
-        for s in 0..<m.table.slotCount where m.exportedWeight(UInt32(s)) != 0 { nonzero += 1 }
+        for s in 0..<m.table.slotCount where m.table.isActive(s) && m.exportedWeight(s) != 0 { nonzero += 1 }
         let json = JSON.object([
             ("format_version", .number(Double(ModelFile.version))),
             ("config", m.config.json),
@@ -46,16 +46,18 @@ public enum ModelReport {
         try output.line("slot\tw\tn\tz\tema")
         for s in 0..<m.table.slotCount where m.table.isActive(s) {
             let p = m.table.pointer(UInt32(s))
-            try output.line("\(s)\t\(p[0].asDouble)\t\(p[1].asDouble)\t\(p[2].asDouble)\t")
+            let (w, average) = m.caughtUp(s)
+            try output.line("\(s)\t\(w.asDouble)\t\(p[1].asDouble)\t\(p[2].asDouble)\t\(average.map { "\($0.asDouble)" } ?? "")")
         }
-        try output.line("bias\t\(m.bias[0].asDouble)\t\(m.bias[1].asDouble)\t\(m.bias[2].asDouble)\t")
+        let biasAverage = m.config.useEMA ? "\(m.biasAverage.asDouble)" : ""
+        try output.line("bias\t\(m.bias[0].asDouble)\t\(m.bias[1].asDouble)\t\(m.bias[2].asDouble)\t\(biasAverage)")
         try output.flush()
     }
 
     static func weights<F: FTRLScalar>(_ m: Model<F>, to output: OutputWriter) throws(FTRLError) {
         try output.line("slot\tweight")
-        for s in 0..<m.table.slotCount {
-            let w = m.exportedWeight(UInt32(s))
+        for s in 0..<m.table.slotCount where m.table.isActive(s) {
+            let w = m.exportedWeight(s)
             if w != 0 { try output.line("\(s)\t\(w.asDouble)") }
         }
         try output.line("bias\t\(m.exportedBias.asDouble)")

@@ -24,8 +24,12 @@ public struct PredictionJob {
         var metrics: Metrics? = options.metrics ? Metrics() : nil
         let output = OutputWriter()
         switch model {
-        case .float32(let m): try Predictor(model: m).score(paths: inputs, output: output, metrics: &metrics)
-        case .float64(let m): try Predictor(model: m).score(paths: inputs, output: output, metrics: &metrics)
+        case .float32(let m):
+            m.finalizeForScoring()
+            try Predictor(model: m).score(paths: inputs, output: output, metrics: &metrics)
+        case .float64(let m):
+            m.finalizeForScoring()
+            try Predictor(model: m).score(paths: inputs, output: output, metrics: &metrics)
         }
         if let metrics {
             printError("ftrl-predict: \(metrics.summary)")

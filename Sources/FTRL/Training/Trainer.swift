@@ -1,6 +1,9 @@
+import CFTRLShims
+import Foundation
+
 /// What a training run did.
 public struct TrainingSummary: Sendable {
-    /// Examples read in this run, over all epochs.
+    /// Examples consumed in this run, over all epochs.
     public var examples = 0
     /// Examples of the first epoch (progressive validation covers these).
     public var firstEpochExamples = 0
@@ -16,17 +19,32 @@ public struct TrainingSummary: Sendable {
     public var waitSeconds = 0.0
     /// Decoded input bytes.
     public var bytes = 0
+    /// The signal that stopped the run early (SIGINT, SIGTERM), or nil.
+    public var interruptedBy: Int32?
+    /// Checkpoints written.
+    public var checkpoints = 0
 }
 
 /// Streams examples through the FTRL update: each batch of `batch_size`
 /// examples is scored with the weights at the start of the step, its
-/// gradient summed per active slot, and only those slots (and the bias) are
-/// updated. Epochs replay the input files; a batch never spans two epochs.
+/// gradient summed per active slot, averaged, clipped, and only those slots
+/// (and the bias) are updated with the step's learning rate; with EMA their
+/// averages follow. Epochs replay the input files; a batch never spans two
+/// epochs.
 public final class Trainer<F: FTRLScalar> {
     /// The model being trained, updated in place.
     public let model: Model<F>
-    private let update: FTRLUpdate<F>
+    private let config: FTRLConfig
+    private let constantUpdate: FTRLUpdate<F>
     private let batchSize: Int
+    private let clipping: Clipping
+
+    private enum Clipping {
+        case none
+        case norm(F)
+        case global(F)
+        case value(F)
+    }
 
     /// The batch in progress, kept between blocks.
     private struct Batch {
@@ -35,33 +53,65 @@ public final class Trainer<F: FTRLScalar> {
         var examples = 0
     }
     private var batch = Batch()
+    private var consumed: UInt64 = 0
+    private var sinceCheckpoint = 0
+
+    /// Writes a checkpoint; called at a batch boundary after every
+    /// `checkpointEvery` examples (with `model.examples` up to date).
+    public var checkpoint: (() throws(FTRLError) -> Void)?
+    /// Examples between checkpoints (0: none).
+    public var checkpointEvery = 0
+    /// Whether SIGINT and SIGTERM stop the run gracefully (see `train`).
+    public var stopsOnSignal = false
 
     /// A trainer for `model`, with its config.
     public init(model: Model<F>) {
         self.model = model
-        batchSize = model.config.batchSize
-        update = FTRLUpdate(config: model.config, lr: F(fromDouble: model.config.learningRate))
+        config = model.config
+        batchSize = config.batchSize
+        constantUpdate = FTRLUpdate(config: config, lr: F(fromDouble: config.learningRate))
+        if let c = config.clipnorm {
+            clipping = .norm(F(fromDouble: c))
+        } else if let c = config.globalClipnorm {
+            clipping = .global(F(fromDouble: c))
+        } else if let c = config.clipvalue {
+            clipping = .value(F(fromDouble: c))
+        } else {
+            clipping = .none
+        }
         model.table.prefault()
     }
 
     deinit { batch.gradients.deallocate() }
 
     /// Trains on `paths` for the config's epochs.
+    ///
+    /// With `stopsOnSignal`, SIGINT or SIGTERM makes it stop reading, finish
+    /// the batch in progress and return with `interruptedBy` set: the model
+    /// is then complete and resumable, as after the examples it consumed.
     /// - Parameters:
     ///   - paths: input files in order (`-` is standard input, readable once).
     ///   - weights: one importance weight per row of an epoch, or nil for all 1.
     ///   - weightsPath: the file the weights came from, for messages.
     ///   - progress: where progress goes.
     /// - Returns: what the run did.
-    /// - Throws: `FTRLError` for bad input; the model is then partly trained and should not be saved.
+    /// - Throws: `FTRLError` for bad input or a learning rate that is not
+    ///   positive; the model is then partly trained and should not be saved.
     public func train(paths: [String], weights: [Double]?, weightsPath: String?, progress: Progress) throws(FTRLError) -> TrainingSummary {
         var summary = TrainingSummary()
         var lossSum = 0.0
         let start = Clock.now()
-        for epoch in 1...model.config.epochs {
+        let startExamples = model.examples
+        defer {
+            model.examples = startExamples + consumed
+            summary.seconds = Clock.now() - start
+        }
+        epochs: for epoch in 1...config.epochs {
             let stream = ExampleStream(paths: paths, hasher: model.hasher)
+            let watcher = stopsOnSignal ? StopWatcher(stream) : nil
             defer {
-                let busy = stream.finish()
+                watcher?.stop()
+                let busy = stream.finish(wait: summary.interruptedBy == nil)
                 summary.decodeSeconds += busy.decode
                 summary.parseSeconds += busy.parse
                 summary.bytes += busy.bytes
@@ -73,22 +123,24 @@ public final class Trainer<F: FTRLScalar> {
                 guard let block = try stream.next() else { break }
                 summary.waitSeconds += Clock.now() - t0
                 if let weights, row + block.count > weights.count {
-                    throw FTRLError(
-                        .data, "has \(weights.count) example weights, fewer than the training rows",
-                        path: weightsPath)
+                    throw FTRLError(.data, "has \(weights.count) example weights, fewer than the training rows", path: weightsPath)
                 }
-                epochLoss += run(block, weights: weights, firstRow: row)
-                row += block.count
+                let (used, loss) = try run(block, weights: weights, firstRow: row)
+                epochLoss += loss
+                row += used
                 stream.recycle(block)
+                if used < block.count { break }
                 let done = summary.examples + row
                 progress.tick {
                     let rate = Double(done) / max(progress.elapsed, 1e-9)
                     let label = epoch == 1 ? "progressive logloss" : "epoch \(epoch) train logloss"
-                    return "\(grouped(done)) examples  \(grouped(Int(rate))) ex/s  \(label) \(fixed(epochLoss / Double(row), 5))"
+                    return "\(grouped(done)) examples  \(grouped(Int(rate))) ex/s  \(label) \(fixed(epochLoss / Double(max(row, 1)), 5))"
                 }
             }
-            if batch.examples > 0 { step(&batch) }
-            if let weights, weights.count != row {
+            if batch.examples > 0 { try step(&batch) }
+            let signal = ftrl_stop_signal()
+            if stopsOnSignal && signal != 0 { summary.interruptedBy = Int32(signal) }
+            if summary.interruptedBy == nil, let weights, weights.count != row {
                 throw FTRLError(.data, "has \(weights.count) example weights for \(row) training rows", path: weightsPath)
             }
             if epoch == 1 {
@@ -96,16 +148,25 @@ public final class Trainer<F: FTRLScalar> {
                 lossSum = epochLoss
             }
             summary.examples += row
-            if row == 0 { break }
+            if row == 0 || summary.interruptedBy != nil { break epochs }
         }
-        model.examples += UInt64(summary.examples)
-        summary.seconds = Clock.now() - start
         summary.progressiveLogLoss = summary.firstEpochExamples > 0 ? lossSum / Double(summary.firstEpochExamples) : 0
+        summary.checkpoints = checkpointsWritten
         return summary
     }
 
-    /// Feeds one block; returns the summed logloss of its examples.
-    private func run(_ block: ExampleBlock, weights: [Double]?, firstRow: Int) -> Double {
+    private var checkpointsWritten = 0
+
+    /// The EMA rule and averages when weights are overwritten by their
+    /// averages: then a weight must be brought up to date before it is read.
+    private var lazyOverwrite: (rule: EMARule<F>, ema: UnsafeMutablePointer<EMASlot<F>>)? {
+        guard let rule = model.emaRule, rule.overwriteFrequency != 0, let ema = model.table.ema else { return nil }
+        return (rule, ema)
+    }
+
+    /// Feeds one block. Returns how many examples it consumed (fewer than
+    /// the block holds only when a stop was asked for) and their summed logloss.
+    private func run(_ block: ExampleBlock, weights: [Double]?, firstRow: Int) throws(FTRLError) -> (Int, Double) {
         let table = model.table
         let bias = model.bias
         let slots = block.slots
@@ -114,19 +175,36 @@ public final class Trainer<F: FTRLScalar> {
         let labels = block.labels
         let count = block.count
         let batchSize = self.batchSize
+        let watchSignals = stopsOnSignal
+        let lazyOverwrite = self.lazyOverwrite
         // The batch lives in a local for the loop: no exclusivity checks on
         // class storage per feature.
         var current = batch
+        defer { batch = current }
         var lossSum = 0.0
         for e in 0..<count {
+            if watchSignals && current.examples == 0 && ftrl_stop_signal() != 0 {
+                return (e, lossSum)
+            }
             if e + 1 < count {
                 for j in offsets[e + 1]..<offsets[e + 2] { table.prefetch(slots[j]) }
             }
             let lo = offsets[e]
             let hi = offsets[e + 1]
             var margin: F = 0
-            for j in lo..<hi {
-                margin += table.weight(slots[j]) * F(fromDouble: values[j])
+            if let lazyOverwrite {
+                // A weight overwritten by its average since the slot was last
+                // active is brought up to date before it is read.
+                let t = model.iterations
+                for j in lo..<hi {
+                    let slot = slots[j]
+                    lazyOverwrite.rule.catchUp(&table.pointer(slot)[0], &lazyOverwrite.ema[Int(slot)], to: t)
+                    margin += table.weight(slot) * F(fromDouble: values[j])
+                }
+            } else {
+                for j in lo..<hi {
+                    margin += table.weight(slots[j]) * F(fromDouble: values[j])
+                }
             }
             let p = sigmoid(margin + bias[0])
             let y = F(labels[e])
@@ -138,26 +216,119 @@ public final class Trainer<F: FTRLScalar> {
             }
             current.bias += residual
             current.examples += 1
-            if current.examples == batchSize { step(&current) }
+            consumed &+= 1
+            if current.examples == batchSize { try step(&current) }
         }
-        batch = current
-        return lossSum
+        return (count, lossSum)
     }
 
-    /// Applies the summed gradient of the batch: one step.
+    /// Applies the batch's gradient: one step.
     @inline(__always)
-    private func step(_ b: inout Batch) {
+    private func step(_ b: inout Batch) throws(FTRLError) {
+        let t = model.iterations
+        let update: FTRLUpdate<F>
+        if let schedule = config.schedule {
+            let lr: F = schedule.rate(at: t)
+            update = FTRLUpdate(config: config, lr: lr)
+            if !(lr > 0) || !lr.isFinite || !(update.l2Effective >= 0) {
+                throw FTRLError(
+                    .usage,
+                    "the \(schedule.className) learning rate at step \(t) is \(lr); it must be > 0"
+                        + (lr > 0 ? " with l2 + beta / (2 * lr) >= 0" : ""))
+            }
+        } else {
+            update = constantUpdate
+        }
         let table = model.table
-        let scale = F(b.examples)
         let slots = b.gradients.slots
         let gradients = b.gradients.gradients
-        for i in 0..<b.gradients.count {
-            update.apply(table.pointer(slots[i]), gradient: gradients[i] / scale)
+        let active = b.gradients.count
+        let scale = F(b.examples)
+        for i in 0..<active { gradients[i] /= scale }
+        var biasGradient = b.bias / scale
+        switch clipping {
+        case .none:
+            break
+        case .norm(let c):
+            // Each variable on its own: g * c / max(||g||, c), as tf.clip_by_norm.
+            var sum: F = 0
+            for i in 0..<active { sum += gradients[i] * gradients[i] }
+            let norm = sum > 0 ? sum.squareRoot() : 0
+            for i in 0..<active { gradients[i] = gradients[i] * c / Swift.max(norm, c) }
+            biasGradient = biasGradient * c / Swift.max(Swift.abs(biasGradient), c)
+        case .global(let c):
+            // One norm over kernel and bias: g * c * min(1 / norm, 1 / c), as tf.clip_by_global_norm.
+            var sum: F = biasGradient * biasGradient
+            for i in 0..<active { sum += gradients[i] * gradients[i] }
+            let factor = c * Swift.min(1 / sum.squareRoot(), 1 / c)
+            for i in 0..<active { gradients[i] *= factor }
+            biasGradient *= factor
+        case .value(let v):
+            for i in 0..<active { gradients[i] = Swift.min(Swift.max(gradients[i], -v), v) }
+            biasGradient = Swift.min(Swift.max(biasGradient, -v), v)
         }
-        update.apply(model.bias, gradient: b.bias / scale)
+        if let rule = model.emaRule, let ema = table.ema {
+            for i in 0..<active {
+                let s = Int(slots[i])
+                let p = table.pointer(slots[i])
+                rule.catchUp(&p[0], &ema[s], to: t)
+                update.apply(p, gradient: gradients[i])
+                rule.record(&p[0], &ema[s], at: t)
+            }
+            update.apply(model.bias, gradient: biasGradient)
+            var biasState = EMASlot(average: model.biasAverage, step: t)
+            rule.record(&model.bias[0], &biasState, at: t)
+            model.biasAverage = biasState.average
+        } else {
+            for i in 0..<active {
+                update.apply(table.pointer(slots[i]), gradient: gradients[i])
+            }
+            update.apply(model.bias, gradient: biasGradient)
+        }
+        sinceCheckpoint += b.examples
         b.gradients.clear()
         b.bias = 0
         b.examples = 0
-        model.iterations += 1
+        model.iterations = t + 1
+        if checkpointEvery > 0 && sinceCheckpoint >= checkpointEvery, let checkpoint {
+            sinceCheckpoint = 0
+            let saved = model.examples
+            model.examples += consumed
+            defer { model.examples = saved }
+            try checkpoint()
+            checkpointsWritten += 1
+        }
+    }
+}
+
+/// Watches for SIGINT/SIGTERM while a stream is read and cancels the stream
+/// when one arrives, so that a trainer waiting for input wakes up.
+final class StopWatcher {
+    private let condition = NSCondition()
+    private var running = true
+
+    init(_ stream: ExampleStream) {
+        ftrl_install_stop_handlers()
+        let thread = Thread { [self] in
+            while true {
+                condition.lock()
+                let stillRunning = running
+                if stillRunning { _ = condition.wait(until: Date(timeIntervalSinceNow: 0.02)) }
+                condition.unlock()
+                if !stillRunning { return }
+                if ftrl_stop_signal() != 0 {
+                    stream.cancel()
+                    return
+                }
+            }
+        }
+        thread.start()
+    }
+
+    func stop() {
+        condition.lock()
+        running = false
+        condition.signal()
+        condition.unlock()
     }
 }

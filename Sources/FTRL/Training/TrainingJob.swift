@@ -15,6 +15,10 @@ public struct TrainingJob {
         public var quiet = false
         public var progressInterval = 3.0
         public var profile = false
+        /// Write the model every this many examples (at a batch boundary); 0 for never.
+        public var checkpointEvery = 0
+        /// Stop gracefully on SIGINT/SIGTERM, writing the model (the command-line tool's behaviour).
+        public var stopsOnSignal = false
         public init() {}
     }
 
@@ -40,7 +44,7 @@ public struct TrainingJob {
             let model = try ModelFile.read(path: resume)
             config = model.config
             var probe = config
-            let changed = options.overrides.apply(to: &probe)
+            let changed = try options.overrides.apply(to: &probe)
             let refused = changed.filter { ConfigOverrides.meaningKeys.contains($0) }
             if !refused.isEmpty {
                 throw FTRLError(
@@ -55,12 +59,16 @@ public struct TrainingJob {
                 throw FTRLError(.usage, error.message, path: path)
             }
         }
-        let changed = options.overrides.apply(to: &config)
+        let changed = try options.overrides.apply(to: &config)
         if resumed != nil && !changed.isEmpty && !options.quiet {
             printError("ftrl-train: resuming with \(changed.joined(separator: ", ")) overridden by the command line")
         }
         if options.exampleWeightsPath != nil { config.exampleWeights = true }
         try config.validate()
+        if options.checkpointEvery < 0 { throw FTRLError(.usage, "--checkpoint-every must be >= 0") }
+        if options.checkpointEvery > 0 && options.modelPath == nil {
+            throw FTRLError(.usage, "--checkpoint-every needs -m FILE to write the checkpoints to")
+        }
         if config.exampleWeights && options.exampleWeightsPath == nil {
             throw FTRLError(.usage, "the config sets example_weights but no --example-weights FILE was given")
         }
@@ -76,8 +84,11 @@ public struct TrainingJob {
     var inputs: [String] { options.inputs.isEmpty ? ["-"] : options.inputs }
 
     /// Runs the job.
+    /// - Returns: the exit status: 0, or 128 + the signal when SIGINT or
+    ///   SIGTERM stopped training (the model was written all the same).
     /// - Throws: `FTRLError`; the model file at `-m` is then untouched.
-    public func run() throws(FTRLError) {
+    @discardableResult
+    public func run() throws(FTRLError) -> Int32 {
         let (config, resumed) = try resolve()
         if let path = options.modelPath {
             try checkWritable(path)
@@ -85,25 +96,39 @@ public struct TrainingJob {
         let weights = try options.exampleWeightsPath.map { path throws(FTRLError) in try ExampleWeightsFile.read(path: path) }
         let progress = Progress(prefix: "ftrl-train: ", interval: options.quiet ? nil : options.progressInterval)
         switch resumed {
-        case .float32(let m): try train(m, weights, progress)
-        case .float64(let m): try train(m, weights, progress)
+        case .float32(let m): return try train(m, weights, progress)
+        case .float64(let m): return try train(m, weights, progress)
         case nil:
             switch config.dtype {
-            case .float32: try train(Model<Float>(config: config), weights, progress)
-            case .float64: try train(Model<Double>(config: config), weights, progress)
+            case .float32: return try train(Model<Float>(config: config), weights, progress)
+            case .float64: return try train(Model<Double>(config: config), weights, progress)
             }
         }
     }
 
-    private func train<F: FTRLScalar>(_ model: Model<F>, _ weights: [Double]?, _ progress: Progress) throws(FTRLError) {
+    private func train<F: FTRLScalar>(_ model: Model<F>, _ weights: [Double]?, _ progress: Progress) throws(FTRLError) -> Int32 {
         let trainer = Trainer(model: model)
+        trainer.stopsOnSignal = options.stopsOnSignal
+        if let path = options.modelPath, options.checkpointEvery > 0 {
+            trainer.checkpointEvery = options.checkpointEvery
+            trainer.checkpoint = { () throws(FTRLError) in
+                try ModelFile.write(model, to: path)
+                progress.say("checkpoint: \(grouped(Int(model.examples))) examples, \(grouped(Int(model.iterations))) steps, model \(path)")
+            }
+        }
         let summary = try trainer.train(
             paths: inputs, weights: weights, weightsPath: options.exampleWeightsPath, progress: progress)
-        if summary.examples == 0 {
+        if summary.examples == 0 && summary.interruptedBy == nil {
             throw FTRLError(.data, "no examples in the input", path: inputs.count == 1 ? inputs[0] : nil)
         }
         if let path = options.modelPath {
             try ModelFile.write(model, to: path)
+        }
+        if let signal = summary.interruptedBy {
+            let name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)"
+            printError(
+                "ftrl-train: stopped by \(name) after \(grouped(summary.examples)) examples (\(grouped(Int(model.examples))) in all)"
+                    + (options.modelPath.map { "; the model in \($0) is complete: continue with --resume \($0)" } ?? ""))
         }
         let rate = Double(summary.examples) / max(summary.seconds, 1e-9)
         progress.say(
@@ -116,6 +141,7 @@ public struct TrainingJob {
                     + "trainer thread: update \(fixed(summary.seconds - summary.waitSeconds, 3)) s, waiting for input \(fixed(summary.waitSeconds, 3)) s; "
                     + "\(fixed(Double(summary.bytes) / 1e6, 1)) MB decoded")
         }
+        return summary.interruptedBy.map { 128 + $0 } ?? 0
     }
 
     /// Fails early, before any training, when the model cannot be written.
