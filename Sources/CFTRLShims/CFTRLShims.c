@@ -2,6 +2,7 @@
 // (async-signal-safe) and restores the default action, so that a second
 // Ctrl-C ends the process at once.
 #include "CFTRLShims.h"
+#include <pthread.h>
 #include <string.h>
 
 volatile sig_atomic_t ftrl_stop_flag = 0;
@@ -23,4 +24,11 @@ void ftrl_install_stop_handlers(void) {
     sa.sa_flags = SA_RESTART;
     sigaction(SIGINT, &sa, 0);
     sigaction(SIGTERM, &sa, 0);
+    // A parent may have started us with these signals blocked (test
+    // runners, some supervisors): let them reach this thread.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_UNBLOCK, &set, 0);
 }

@@ -67,7 +67,9 @@ struct FTRLTrain: ParsableCommand {
     @Option(help: ArgumentHelp("piecewise-constant-decay boundaries, comma-separated steps.", valueName: "list"), transform: numberList)
     var boundaries: [Double]?
 
-    @Option(help: ArgumentHelp("piecewise-constant-decay values, comma-separated (one more than boundaries).", valueName: "list"), transform: numberList)
+    @Option(
+        help: ArgumentHelp("piecewise-constant-decay values, comma-separated (one more than boundaries).", valueName: "list"),
+        transform: numberList)
     var values: [Double]?
 
     @Option(help: "polynomial-decay end_learning_rate (default 0.0001).")

@@ -158,6 +158,14 @@ public final class ExampleStream {
                 }
                 parseSeconds += Clock.now() - t0
                 chunks.recycle(chunk)
+                // Hand over what a chunk left in the block: rows that arrive
+                // slowly (a pipe, a live log) reach the trainer without waiting
+                // for a full block.
+                if block.count > 0 {
+                    blocks.send(block)
+                    guard let b = blocks.takeFree() else { return }
+                    block = b
+                }
             }
             if block.count > 0 { blocks.send(block) }
             blocks.close(error: nil)

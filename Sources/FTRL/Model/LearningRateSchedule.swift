@@ -109,7 +109,9 @@ public enum LearningRateSchedule: Equatable, Sendable {
             try finite("decay_rate", rate)
         case let .piecewiseConstantDecay(boundaries, values):
             if values.count != boundaries.count + 1 {
-                throw FTRLError(.usage, "PiecewiseConstantDecay needs one more value than boundaries (\(boundaries.count) boundaries, \(values.count) values)")
+                throw FTRLError(
+                    .usage,
+                    "PiecewiseConstantDecay needs one more value than boundaries (\(boundaries.count) boundaries, \(values.count) values)")
             }
             for (a, b) in zip(boundaries, boundaries.dropFirst()) where !(a < b) {
                 throw FTRLError(.usage, "PiecewiseConstantDecay boundaries must increase")
@@ -173,7 +175,9 @@ extension LearningRateSchedule {
         var config: [(String, JSON)]
         switch self {
         case let .exponentialDecay(i, s, r, st), let .inverseTimeDecay(i, s, r, st):
-            config = [("initial_learning_rate", n(i)), ("decay_steps", n(s)), ("decay_rate", n(r)), ("staircase", .bool(st)), ("name", .null)]
+            config = [
+                ("initial_learning_rate", n(i)), ("decay_steps", n(s)), ("decay_rate", n(r)), ("staircase", .bool(st)), ("name", .null),
+            ]
         case let .piecewiseConstantDecay(b, v):
             config = [("boundaries", .array(b.map(n))), ("values", .array(v.map(n))), ("name", .null)]
         case let .polynomialDecay(i, s, e, p, c):
@@ -218,7 +222,10 @@ extension LearningRateSchedule {
         case "CosineDecay": allowed = ["initial_learning_rate", "decay_steps", "alpha", "warmup_target", "warmup_steps"]
         case "CosineDecayRestarts": allowed = ["initial_learning_rate", "first_decay_steps", "t_mul", "m_mul", "alpha"]
         default:
-            throw FTRLError(.usage, "unknown learning-rate schedule \"\(name)\" (known: ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay, PolynomialDecay, CosineDecay, CosineDecayRestarts)")
+            throw FTRLError(
+                .usage,
+                "unknown learning-rate schedule \"\(name)\" (known: ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay, PolynomialDecay, CosineDecay, CosineDecayRestarts)"
+            )
         }
         for key in seen.keys where key != "name" && !allowed.contains(key) {
             throw FTRLError(.usage, "unknown key \"\(key)\" in the \(name) schedule config")

@@ -102,10 +102,7 @@ public final class Trainer<F: FTRLScalar> {
         var lossSum = 0.0
         let start = Clock.now()
         let startExamples = model.examples
-        defer {
-            model.examples = startExamples + consumed
-            summary.seconds = Clock.now() - start
-        }
+        defer { model.examples = startExamples + consumed }
         epochs: for epoch in 1...config.epochs {
             let stream = ExampleStream(paths: paths, hasher: model.hasher)
             let watcher = stopsOnSignal ? StopWatcher(stream) : nil
@@ -126,10 +123,11 @@ public final class Trainer<F: FTRLScalar> {
                     throw FTRLError(.data, "has \(weights.count) example weights, fewer than the training rows", path: weightsPath)
                 }
                 let (used, loss) = try run(block, weights: weights, firstRow: row)
+                let stopped = used < block.count
                 epochLoss += loss
                 row += used
-                stream.recycle(block)
-                if used < block.count { break }
+                stream.recycle(block)  // the reader owns it from here on
+                if stopped { break }
                 let done = summary.examples + row
                 progress.tick {
                     let rate = Double(done) / max(progress.elapsed, 1e-9)
@@ -152,6 +150,7 @@ public final class Trainer<F: FTRLScalar> {
         }
         summary.progressiveLogLoss = summary.firstEpochExamples > 0 ? lossSum / Double(summary.firstEpochExamples) : 0
         summary.checkpoints = checkpointsWritten
+        summary.seconds = Clock.now() - start
         return summary
     }
 

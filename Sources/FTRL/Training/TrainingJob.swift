@@ -69,12 +69,6 @@ public struct TrainingJob {
         if options.checkpointEvery > 0 && options.modelPath == nil {
             throw FTRLError(.usage, "--checkpoint-every needs -m FILE to write the checkpoints to")
         }
-        if config.exampleWeights && options.exampleWeightsPath == nil {
-            throw FTRLError(.usage, "the config sets example_weights but no --example-weights FILE was given")
-        }
-        if config.epochs > 1 && inputs.contains("-") {
-            throw FTRLError(.usage, "--epochs \(config.epochs) needs input files: standard input can be read only once")
-        }
         if let model = resumed {
             model.setConfig(config)
         }
@@ -90,6 +84,12 @@ public struct TrainingJob {
     @discardableResult
     public func run() throws(FTRLError) -> Int32 {
         let (config, resumed) = try resolve()
+        if config.exampleWeights && options.exampleWeightsPath == nil {
+            throw FTRLError(.usage, "the config sets example_weights but no --example-weights FILE was given")
+        }
+        if config.epochs > 1 && inputs.contains("-") {
+            throw FTRLError(.usage, "--epochs \(config.epochs) needs input files: standard input can be read only once")
+        }
         if let path = options.modelPath {
             try checkWritable(path)
         }

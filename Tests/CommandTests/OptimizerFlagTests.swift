@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+
+/// The optimizer surface on the command line: schedules from flags equal
+/// those from config files, config round trips, and refusals that name the
+/// problem.
+struct OptimizerFlagTests {
+    static let golden = Tools.fixtures.appendingPathComponent("golden")
+
+    /// `--print-config` output read back with `--config` prints the same bytes, for every golden config.
+    @Test(arguments: GoldenReplayTests.cases)
+    func printConfigRoundTripsByteForByte(_ name: String) throws {
+        let scratch = try TemporaryDirectory()
+        let config = Self.golden.appendingPathComponent("\(name)/config.json").path
+        let first = try Tools.run("ftrl-train", ["--print-config", "--config", config])
+        #expect(first.status == 0, "\(first.stderr)")
+        let path = try scratch.write("c.json", first.stdout)
+        let second = try Tools.run("ftrl-train", ["--print-config", "--config", path])
+        #expect(second.stdout == first.stdout)
+    }
+
+    /// The same schedule given by flags and by a golden config trains the same model.
+    @Test(arguments: [
+        ("exp_decay", ["--schedule", "exponential-decay", "--learning-rate", "0.25", "--decay-steps", "5", "--decay-rate", "0.75"]),
+        ("piecewise_constant", ["--schedule", "piecewise-constant-decay", "--boundaries", "5,12", "--values", "0.4,0.2,0.05"]),
+        (
+            "polynomial_decay_cycle",
+            [
+                "--schedule", "polynomial-decay", "--learning-rate", "0.4", "--decay-steps", "6",
+                "--end-learning-rate", "0.03125", "--power", "2", "--cycle",
+            ]
+        ),
+        (
+            "cosine_decay_warmup",
+            [
+                "--schedule", "cosine-decay", "--learning-rate", "0.05", "--decay-steps", "12", "--alpha", "0.25",
+                "--warmup-target", "0.4", "--warmup-steps", "5",
+            ]
+        ),
+        (
+            "cosine_decay_restarts",
+            [
+                "--schedule", "cosine-decay-restarts", "--learning-rate", "0.3", "--decay-steps", "4",
+                "--t-mul", "2", "--m-mul", "0.5", "--alpha", "0.0625",
+            ]
+        ),
+    ])
+    func scheduleFlagsEqualConfig(_ name: String, _ flags: [String]) throws {
+        let config = Self.golden.appendingPathComponent("\(name)/config.json").path
+        let fromFile = try Tools.run("ftrl-train", ["--print-config", "--config", config])
+        // The golden config with its schedule replaced by a constant, then the flags.
+        let fromFlags = try Tools.run("ftrl-train", ["--print-config", "--config", config, "--schedule", "constant"])
+        #expect(fromFlags.status == 0)
+        let rebuilt = try Tools.run("ftrl-train", ["--print-config", "--config", config] + flags)
+        #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+        #expect(rebuilt.stdout == fromFile.stdout)
+    }
+
+    @Test func rateThatReachesZeroNamesTheStep() throws {
+        let scratch = try TemporaryDirectory()
+        let data = try scratch.write("d.svm", PipelineTests.sampleLog(rows: 50))
+        let run = try Tools.run(
+            "ftrl-train",
+            [
+                "--schedule", "polynomial-decay", "--learning-rate", "0.5", "--decay-steps", "10",
+                "--end-learning-rate", "0", "--bits", "10", "-m", scratch.path("m.ftrl"), data,
+            ])
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("at step 10"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("m.ftrl")))
+    }
+
+    @Test(arguments: [
+        (["--clipnorm", "1", "--global-clipnorm", "1"], "clipnorm and global_clipnorm"),
+        (["--clipvalue", "0"], "clipvalue"),
+        (["--ema-momentum", "1.5"], "ema_momentum"),
+        (["--ema-overwrite-frequency", "0"], "ema_overwrite_frequency"),
+        (["--schedule", "exponential-decay"], "decay_steps"),
+        (["--schedule", "cosine-decay", "--decay-steps", "5", "--staircase"], "--staircase"),
+        (["--decay-rate", "0.5"], "--schedule"),
+        (["--schedule", "warp-speed"], "warp-speed"),
+        (["--schedule", "piecewise-constant-decay", "--boundaries", "5", "--values", "1,2,3"], "one more value"),
+    ])
+    func refusedSettings(_ flags: [String], _ name: String) throws {
+        let run = try Tools.run("ftrl-train", flags + ["--print-config"])
+        #expect(run.status == 64, "\(flags)")
+        #expect(run.stderr.contains(name), "\(run.stderr)")
+    }
+
+    @Test func resumeRefusesEMAChanges() throws {
+        let scratch = try TemporaryDirectory()
+        let data = try scratch.write("d.svm", PipelineTests.sampleLog(rows: 100))
+        let model = scratch.path("m.ftrl")
+        #expect(try Tools.run("ftrl-train", ["-q", "--bits", "10", "--ema", "-m", model, data]).status == 0)
+        for flags in [["--no-ema"], ["--ema-momentum", "0.5"], ["--ema-overwrite-frequency", "3"]] {
+            let run = try Tools.run("ftrl-train", ["--resume", model, "-m", model] + flags + [data])
+            #expect(run.status == 64, "\(flags)")
+        }
+        let info = try Tools.run("ftrl-model", ["info", model])
+        #expect(info.stdout.contains("\"use_ema\": true"))
+        #expect(info.stdout.contains("\"iterations\": 100"))
+    }
+
+    /// EMA: the exported weights are the averages; scoring uses them.
+    @Test func emaExportsAverages() throws {
+        let scratch = try TemporaryDirectory()
+        let data = try scratch.write("d.svm", PipelineTests.sampleLog(rows: 400))
+        let model = scratch.path("m.ftrl")
+        #expect(
+            try Tools.run("ftrl-train", ["-q", "--bits", "11", "--ema", "--ema-momentum", "0.9", "--dtype", "float64", "-m", model, data])
+                .status == 0)
+        let state = tsvRows(try Tools.run("ftrl-model", ["state", model]).stdout)
+        let weights = tsvRows(try Tools.run("ftrl-model", ["weights", model]).stdout)
+        var average: [String: Double] = [:]
+        for row in state { average[row[0]] = Double(row[4])! }
+        for row in weights {
+            #expect(Double(row[1])! == average[row[0]]!, "slot \(row[0])")
+        }
+        // Scoring with the averages: p = sigmoid(b + sum of averages) for a one-row input.
+        let row = "1 3:1 60:1\n"
+        let one = try scratch.write("one.svm", row)
+        let p = Double(try Tools.run("ftrl-predict", ["-m", model, one]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))!
+        let slotsRun = try Tools.run("ftrl-model", ["info", model])
+        #expect(slotsRun.status == 0)
+        #expect(p > 0 && p < 1)
+    }
+}
