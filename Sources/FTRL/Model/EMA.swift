@@ -1,35 +1,39 @@
-/// The lazily kept moving average of one kernel slot: the average as it
-/// stood after `step` steps. Between two active steps a slot's weight is
-/// constant, so the steps in between fold into one closed form.
-struct EMASlot<F: FTRLScalar> {
-    var average: F
-    var step: UInt64
-}
-
-/// The EMA settings of a run in the model's precision, with `m^k` for small
-/// `k` tabulated (the same `pow` values, looked up instead of recomputed).
+/// The EMA settings of a run in the model's precision. `m^k` comes from two
+/// tables, `m^(k mod 4096) * m^(4096 * (k div 4096))` for k < 2^24, instead
+/// of a `pow` call per slot and step (most slots of a click log are rare, so
+/// k is usually large): the same function of k on every run, which keeps
+/// resumed runs bit-identical.
 struct EMARule<F: FTRLScalar> {
     let momentum: F
     let oneMinusMomentum: F
     /// 0 when the weights are never overwritten.
     let overwriteFrequency: UInt64
-    private let powers: UnsafeMutablePointer<F>
-    private static var tabulated: Int { 4096 }
+    private let low: UnsafeMutablePointer<F>
+    private let high: UnsafeMutablePointer<F>
 
     init(config: FTRLConfig) {
         momentum = F(fromDouble: config.emaMomentum)
         oneMinusMomentum = 1 - momentum
         overwriteFrequency = UInt64(config.emaOverwriteFrequency ?? 0)
-        powers = .allocate(capacity: Self.tabulated)
-        for k in 0..<Self.tabulated { powers[k] = F.power(momentum, F(k)) }
+        low = .allocate(capacity: 4096)
+        high = .allocate(capacity: 4096)
+        for k in 0..<4096 {
+            low[k] = F.power(momentum, F(k))
+            high[k] = F.power(momentum, F(k * 4096))
+        }
     }
 
-    func deallocate() { powers.deallocate() }
+    func deallocate() {
+        low.deallocate()
+        high.deallocate()
+    }
 
     /// `momentum^k`.
     @inline(__always)
     func power(_ k: UInt64) -> F {
-        k < UInt64(Self.tabulated) ? powers[Int(k)] : F.power(momentum, F(k))
+        if k < 4096 { return low[Int(k)] }
+        if k < 1 << 24 { return low[Int(k & 4095)] * high[Int(k >> 12)] }
+        return F.power(momentum, F(k))
     }
 
     /// Whether the weights are overwritten by their averages after step `t`.
@@ -38,33 +42,36 @@ struct EMARule<F: FTRLScalar> {
         overwriteFrequency != 0 && (t &+ 1) % overwriteFrequency == 0
     }
 
-    /// Brings a slot whose weight `w` has not changed since `slot.step` up to
-    /// `t` steps: `t - step` EMA updates with a constant weight, cut short by
-    /// the first overwrite in between (after which `w == a` and both stay).
+    /// Brings a slot whose weight `w` has not changed since step `step` up to
+    /// `t` steps: `t - step` EMA updates with a constant weight folded into
+    /// the closed form `a = w + (a - w) * m^(t - step)`, cut short by the
+    /// first overwrite in between (after which `w == a` and both stay).
     @inline(__always)
-    func catchUp(_ w: inout F, _ slot: inout EMASlot<F>, to t: UInt64) {
-        let s = slot.step
+    func catchUp(_ w: inout F, _ a: inout F, _ step: inout UInt32, to t: UInt64) {
+        let s = UInt64(step)
         if s >= t { return }
         if overwriteFrequency != 0 {
             // The first step j >= s after which an overwrite happens.
             let j = (s + overwriteFrequency) / overwriteFrequency * overwriteFrequency - 1
             if j < t {
-                let a = w + (slot.average - w) * power(j + 1 - s)
+                a = w + (a - w) * power(j + 1 - s)
                 w = a
-                slot.average = a
-                slot.step = t
+                step = UInt32(truncatingIfNeeded: t)
                 return
             }
         }
-        slot.average = w + (slot.average - w) * power(t - s)
-        slot.step = t
+        a = w + (a - w) * power(t - s)
+        step = UInt32(truncatingIfNeeded: t)
     }
 
     /// One step's EMA update of a slot just updated at step `t`, then the overwrite if due.
     @inline(__always)
-    func record(_ w: inout F, _ slot: inout EMASlot<F>, at t: UInt64) {
-        slot.average = momentum * slot.average + oneMinusMomentum * w
-        slot.step = t &+ 1
-        if overwrites(after: t) { w = slot.average }
+    func record(_ w: inout F, _ a: inout F, _ step: inout UInt32, at t: UInt64) {
+        a = momentum * a + oneMinusMomentum * w
+        step = UInt32(truncatingIfNeeded: t &+ 1)
+        if overwrites(after: t) { w = a }
     }
+
+    /// The most steps a model with EMA can take: slots keep 32-bit steps.
+    static var maxSteps: UInt64 { UInt64(UInt32.max) - 1 }
 }

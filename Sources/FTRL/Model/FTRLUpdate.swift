@@ -38,11 +38,27 @@ public struct FTRLUpdate<F: FTRLScalar> {
         initialN = F(fromDouble: config.initialAccumulatorValue)
     }
 
-    /// Updates the slot at `s` (w, n, z, mark) with the summed gradient `g`.
+    /// Updates the slot at `s` (w, n, z, mark) with the summed gradient `g`,
+    /// marking it active.
     @inline(__always)
     public func apply(_ s: UnsafeMutablePointer<F>, gradient g: F) {
-        let w = s[0]
-        let n = s[3] == 0 ? initialN : s[1]
+        var n = s[3] == 0 ? initialN : s[1]
+        update(&s[0], &n, &s[2], g)
+        s[1] = n
+        s[3] = 1
+    }
+
+    /// Updates `w`, `n`, `z` (an EMA slot, whose activity the caller tracks);
+    /// `isNew` for a slot never active before, whose `n` is implied.
+    @inline(__always)
+    func apply(_ s: UnsafeMutablePointer<F>, gradient g: F, isNew: Bool) {
+        var n = isNew ? initialN : s[1]
+        update(&s[0], &n, &s[2], g)
+        s[1] = n
+    }
+
+    @inline(__always)
+    private func update(_ w: inout F, _ n: inout F, _ z: inout F, _ g: F) {
         let g2 = hasShrinkage ? g + twoShrinkage * w : g
         let nNew = n + g * g
         let rootNew: F
@@ -55,12 +71,10 @@ public struct FTRLUpdate<F: FTRLScalar> {
             rootOld = F.power(n, negPower)
         }
         let sigma = (rootNew - rootOld) / lr
-        let z = s[2] + g2 - sigma * w
+        z = z + g2 - sigma * w
         let q = rootNew / lr + 2 * l2Effective
         let clamped = Swift.max(Swift.min(z, l1), -l1)
-        s[0] = q == 0 ? 0 : (clamped - z) / q
-        s[1] = nNew
-        s[2] = z
-        s[3] = 1
+        w = q == 0 ? 0 : (clamped - z) / q
+        n = nNew
     }
 }

@@ -44,11 +44,13 @@ public final class Model<F: FTRLScalar> {
     /// current step (an overwrite due since the slot was last active
     /// included), without changing the stored state.
     public func caughtUp(_ slot: Int) -> (w: F, average: F?) {
-        var w = table.base[slot * 4]
-        guard let ema = table.ema, let rule = emaRule else { return (w, nil) }
-        var state = ema[slot]
-        rule.catchUp(&w, &state, to: iterations)
-        return (w, state.average)
+        let p = table.pointer(UInt32(slot))
+        var w = p[0]
+        guard table.hasEMA, let rule = emaRule else { return (w, nil) }
+        var a = p[3]
+        var step = table.step(UInt32(slot)).pointee
+        if step != 0 { rule.catchUp(&w, &a, &step, to: iterations) }
+        return (w, a)
     }
 
     /// The exported bias (`finalize_variable_values`: the average with EMA).
@@ -57,18 +59,18 @@ public final class Model<F: FTRLScalar> {
     /// The exported weight of a kernel slot: the moving average brought up to
     /// date with EMA, else the weight.
     public func exportedWeight(_ slot: Int) -> F {
-        if isFinalizedForScoring || !config.useEMA { return table.base[slot * 4] }
+        if isFinalizedForScoring || !config.useEMA { return table.pointer(UInt32(slot))[0] }
         return caughtUp(slot).average ?? 0
     }
 
     /// Puts the exported weights where scoring reads them (`w`), for a model
     /// that will only score from now on.
     public func finalizeForScoring() {
-        guard !isFinalizedForScoring, let ema = table.ema, let rule = emaRule else { return }
+        guard !isFinalizedForScoring, table.hasEMA, let rule = emaRule else { return }
         for s in 0..<table.slotCount where table.isActive(s) {
-            var w = table.base[s * 4]
-            rule.catchUp(&w, &ema[s], to: iterations)
-            table.base[s * 4] = ema[s].average
+            let p = table.pointer(UInt32(s))
+            rule.catchUp(&p[0], &p[3], &table.step(UInt32(s)).pointee, to: iterations)
+            p[0] = p[3]
         }
         bias[0] = biasAverage
         isFinalizedForScoring = true

@@ -43,20 +43,21 @@ public enum ModelFile {
             writer.u64(model.iterations)
             writer.u64(model.examples)
             let table = model.table
-            writer.u64(UInt64(table.activeCount))
+            let active = table.activeSlots()
+            writer.u64(UInt64(active.count))
             writer.scalar(model.bias[0])
             writer.scalar(model.bias[1])
             writer.scalar(model.bias[2])
             if model.config.useEMA { writer.scalar(model.biasAverage) }
-            for s in 0..<table.slotCount where table.isActive(s) {
-                let p = table.pointer(UInt32(s))
-                writer.u32(UInt32(s))
+            for s in active {
+                let p = table.pointer(s)
+                writer.u32(s)
                 writer.scalar(p[0])
                 writer.scalar(p[1])
                 writer.scalar(p[2])
-                if let ema = table.ema {
-                    writer.scalar(ema[s].average)
-                    writer.u64(ema[s].step)
+                if table.hasEMA {
+                    writer.scalar(p[3])
+                    writer.u64(UInt64(table.step(s).pointee))
                 }
             }
             try writer.finish()
@@ -128,12 +129,15 @@ public enum ModelFile {
                 let w: F = r.scalar()
                 let n: F = r.scalar()
                 let z: F = r.scalar()
-                model.table.restore(slot: slot, w: w, n: n, z: z)
-                if let table = model.table.ema {
+                if model.table.hasEMA {
                     let average: F = r.scalar()
                     let step = r.u64()!
-                    guard step <= iterations else { throw refuse("slot \(slot) has an EMA step beyond the model's iterations") }
-                    table[slot] = EMASlot(average: average, step: step)
+                    guard step >= 1, step <= iterations, step <= EMARule<F>.maxSteps else {
+                        throw refuse("slot \(slot) has EMA step \(step), outside 1...\(iterations)")
+                    }
+                    model.table.restore(slot: slot, w: w, n: n, z: z, average: average, step: UInt32(step))
+                } else {
+                    model.table.restore(slot: slot, w: w, n: n, z: z)
                 }
             }
             return model

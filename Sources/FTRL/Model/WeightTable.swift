@@ -4,8 +4,10 @@ import Glibc
 
 /// The kernel: `2^bits` slots, each holding `w`, `n`, `z` and a mark side by
 /// side in one contiguous buffer, so one cache line serves a slot's whole
-/// update (the layout of Vowpal Wabbit's FTRL). With EMA a second array
-/// holds each slot's moving average and the step it was last brought to.
+/// update (the layout of Vowpal Wabbit's FTRL). With EMA a slot holds `w`,
+/// `n`, `z`, the moving average `a` and, in place of the mark, the 32-bit
+/// step its average was last brought to (0: never active): 20 bytes in
+/// float32 rather than 32, because the table's size is what EMA costs.
 ///
 /// The buffers are fresh anonymous memory, zero until written, which the
 /// kernel maps only when first touched, so reading a model for scoring costs
@@ -19,11 +21,14 @@ public final class WeightTable<F: FTRLScalar> {
     public let bits: Int
     /// The number of slots.
     public let slotCount: Int
-    /// The start of the slot storage: w, n, z, mark per slot.
-    let base: UnsafeMutablePointer<F>
-    /// The moving averages, when the model keeps them.
-    let ema: UnsafeMutablePointer<EMASlot<F>>?
-    private let regions: [(UnsafeMutableRawPointer, Int)]
+    /// The start of the slot storage.
+    let raw: UnsafeMutableRawPointer
+    /// Bytes per slot: 4 scalars, or with EMA 4 scalars and a 32-bit step
+    /// (padded to the scalar's alignment).
+    let slotBytes: Int
+    /// Whether slots hold moving averages.
+    public let hasEMA: Bool
+    private let mappedBytes: Int
     private let populating = NSCondition()
     private var populateThreads = 0
     private var prefaulted = false
@@ -36,19 +41,12 @@ public final class WeightTable<F: FTRLScalar> {
     public init(bits: Int, withEMA: Bool) throws(FTRLError) {
         self.bits = bits
         slotCount = 1 << bits
-        let slotBytes = slotCount * 4 * MemoryLayout<F>.stride
-        let main = try Self.map(slotBytes, bits)
-        base = main.bindMemory(to: F.self, capacity: slotCount * 4)
-        var regions = [(main, Self.rounded(slotBytes))]
-        if withEMA {
-            let bytes = slotCount * MemoryLayout<EMASlot<F>>.stride
-            let raw = try Self.map(bytes, bits)
-            ema = raw.bindMemory(to: EMASlot<F>.self, capacity: slotCount)
-            regions.append((raw, Self.rounded(bytes)))
-        } else {
-            ema = nil
-        }
-        self.regions = regions
+        hasEMA = withEMA
+        let scalar = MemoryLayout<F>.stride
+        slotBytes = withEMA ? 4 * scalar + max(4, scalar) : 4 * scalar
+        let bytes = slotCount * slotBytes
+        raw = try Self.map(bytes, bits)
+        mappedBytes = Self.rounded(bytes)
     }
 
     private static func rounded(_ bytes: Int) -> Int { (bytes + 4095) & ~4095 }
@@ -67,7 +65,7 @@ public final class WeightTable<F: FTRLScalar> {
         populating.lock()
         while populateThreads > 0 { populating.wait() }
         populating.unlock()
-        for (p, n) in regions { munmap(p, n) }
+        munmap(raw, mappedBytes)
     }
 
     /// Faults the table's pages in on helper threads while input starts to
@@ -78,9 +76,10 @@ public final class WeightTable<F: FTRLScalar> {
     func prefault() {
         if prefaulted { return }
         prefaulted = true
-        for (p, bytes) in regions where bytes >= 16 << 20 {
+        let bytes = mappedBytes
+        if bytes >= 16 << 20 {
             populateThreads += 1
-            let address = Int(bitPattern: p)
+            let address = Int(bitPattern: raw)
             let thread = Thread { [self] in
                 let step = 8 << 20
                 var offset = 0
@@ -100,48 +99,68 @@ public final class WeightTable<F: FTRLScalar> {
         }
     }
 
-    /// The state of `slot`: w, n, z, mark.
+    /// The state of `slot`: w, n, z, then the mark (or with EMA the average).
     @inline(__always)
     public func pointer(_ slot: UInt32) -> UnsafeMutablePointer<F> {
-        base + (Int(slot) &* 4)
+        let offset: Int = Int(slot) &* slotBytes
+        return (raw + offset).assumingMemoryBound(to: F.self)
+    }
+
+    /// The EMA step of `slot` (only when `hasEMA`): the step its average was
+    /// last brought to; 0 for a slot never active.
+    @inline(__always)
+    func step(_ slot: UInt32) -> UnsafeMutablePointer<UInt32> {
+        let offset: Int = Int(slot) &* slotBytes &+ 4 &* MemoryLayout<F>.stride
+        return (raw + offset).assumingMemoryBound(to: UInt32.self)
     }
 
     /// The raw weight of `slot` (not the exported average of an EMA model).
     @inline(__always)
     public func weight(_ slot: UInt32) -> F {
-        base[Int(slot) &* 4]
+        pointer(slot).pointee
     }
 
-    /// Asks the CPU to bring `slot` into cache.
+    /// Asks the CPU to bring `slot` into cache (both lines when it spans two).
     @inline(__always)
     func prefetch(_ slot: UInt32) {
-        ftrl_prefetch(base + (Int(slot) &* 4))
-        if let ema { ftrl_prefetch(ema + Int(slot)) }
+        let offset: Int = Int(slot) &* slotBytes
+        let p = raw + offset
+        ftrl_prefetch(p)
+        if hasEMA { ftrl_prefetch(p + (slotBytes - 1)) }
     }
 
     /// Whether `slot` was ever active.
     @inline(__always)
     public func isActive(_ slot: Int) -> Bool {
-        base[slot &* 4 &+ 3] != 0
+        hasEMA ? step(UInt32(slot)).pointee != 0 : pointer(UInt32(slot))[3] != 0
     }
 
     /// The number of slots that were ever active.
     public var activeCount: Int {
         var count = 0
-        var p = base + 3
-        for _ in 0..<slotCount {
-            if p.pointee != 0 { count += 1 }
-            p += 4
-        }
+        for s in 0..<slotCount where isActive(s) { count += 1 }
         return count
     }
 
-    /// Sets a slot's state and marks it active (used when loading a model).
-    func restore(slot: Int, w: F, n: F, z: F) {
-        let p = base + slot * 4
+    /// The slots that were ever active, ascending (one pass over the table).
+    func activeSlots() -> [UInt32] {
+        var out: [UInt32] = []
+        for s in 0..<slotCount where isActive(s) { out.append(UInt32(truncatingIfNeeded: s)) }
+        return out
+    }
+
+    /// Sets a slot's state and marks it active (used when loading a model);
+    /// with EMA also its average and step (>= 1).
+    func restore(slot: Int, w: F, n: F, z: F, average: F = 0, step: UInt32 = 0) {
+        let p = pointer(UInt32(slot))
         p[0] = w
         p[1] = n
         p[2] = z
-        p[3] = 1
+        if hasEMA {
+            p[3] = average
+            self.step(UInt32(slot)).pointee = step
+        } else {
+            p[3] = 1
+        }
     }
 }

@@ -158,9 +158,9 @@ public final class Trainer<F: FTRLScalar> {
 
     /// The EMA rule and averages when weights are overwritten by their
     /// averages: then a weight must be brought up to date before it is read.
-    private var lazyOverwrite: (rule: EMARule<F>, ema: UnsafeMutablePointer<EMASlot<F>>)? {
-        guard let rule = model.emaRule, rule.overwriteFrequency != 0, let ema = model.table.ema else { return nil }
-        return (rule, ema)
+    private var lazyOverwrite: EMARule<F>? {
+        guard let rule = model.emaRule, rule.overwriteFrequency != 0 else { return nil }
+        return rule
     }
 
     /// Feeds one block. Returns how many examples it consumed (fewer than
@@ -197,7 +197,11 @@ public final class Trainer<F: FTRLScalar> {
                 let t = model.iterations
                 for j in lo..<hi {
                     let slot = slots[j]
-                    lazyOverwrite.rule.catchUp(&table.pointer(slot)[0], &lazyOverwrite.ema[Int(slot)], to: t)
+                    let step = table.step(slot)
+                    if step.pointee != 0 {
+                        let w = table.pointer(slot)
+                        lazyOverwrite.catchUp(&w[0], &w[3], &step.pointee, to: t)
+                    }
                     margin += table.weight(slot) * F(fromDouble: values[j])
                 }
             } else {
@@ -266,18 +270,22 @@ public final class Trainer<F: FTRLScalar> {
             for i in 0..<active { gradients[i] = Swift.min(Swift.max(gradients[i], -v), v) }
             biasGradient = Swift.min(Swift.max(biasGradient, -v), v)
         }
-        if let rule = model.emaRule, let ema = table.ema {
+        if let rule = model.emaRule {
+            if t >= EMARule<F>.maxSteps {
+                throw FTRLError(
+                    .usage, "a model with use_ema can take at most \(EMARule<F>.maxSteps) steps (its slots keep 32-bit step counters)")
+            }
             for i in 0..<active {
-                let s = Int(slots[i])
                 let p = table.pointer(slots[i])
-                rule.catchUp(&p[0], &ema[s], to: t)
-                update.apply(p, gradient: gradients[i])
-                rule.record(&p[0], &ema[s], at: t)
+                let step = table.step(slots[i])
+                let isNew = step.pointee == 0
+                if !isNew { rule.catchUp(&p[0], &p[3], &step.pointee, to: t) }
+                update.apply(p, gradient: gradients[i], isNew: isNew)
+                rule.record(&p[0], &p[3], &step.pointee, at: t)
             }
             update.apply(model.bias, gradient: biasGradient)
-            var biasState = EMASlot(average: model.biasAverage, step: t)
-            rule.record(&model.bias[0], &biasState, at: t)
-            model.biasAverage = biasState.average
+            var biasStep = UInt32(truncatingIfNeeded: t)
+            rule.record(&model.bias[0], &model.biasAverage, &biasStep, at: t)
         } else {
             for i in 0..<active {
                 update.apply(table.pointer(slots[i]), gradient: gradients[i])
