@@ -14,7 +14,9 @@ gzip'd. Then runs, alternating, REPS times each:
 (VW's L2 enters its update undoubled, ours as Keras' 2 * l2.) It reports the
 medians of wall time, examples per second and peak memory, the holdout
 logloss/AUC of both, ftrl's own time profile, and gzip -dc as the floor.
-Environment: ROWS (1000000), TEST_ROWS (100000), REPS (3), WORK (bench-work).
+ftrl-train also runs with --ema in the same alternation, to measure what
+keeping moving averages costs. Environment: ROWS (1000000), TEST_ROWS
+(100000), REPS (3), WORK (bench-work).
 """
 import math
 import os
@@ -108,12 +110,16 @@ def main():
     model = os.path.join(WORK, "ours.ftrl")
     vw_model = os.path.join(WORK, "vw.model")
 
-    runs = {"ours": [], "vw": [], "gzip": []}
+    runs = {"ours": [], "ours_ema": [], "vw": [], "gzip": []}
+    ema_model = os.path.join(WORK, "ours_ema.ftrl")
     subprocess.run(["cat", train_svm, train_vw], stdout=subprocess.DEVNULL)  # warm the page cache
     for rep in range(1, REPS + 1):
         wall, rss, _ = timed([os.path.join(BIN, "ftrl-train"), "-q", *OURS, "-m", model, train_svm])
         runs["ours"].append((wall, rss))
         log("rep %d ftrl-train %.2f s  %.0f ex/s  %.0f MiB" % (rep, wall, ROWS / wall, rss))
+        wall, rss, _ = timed([os.path.join(BIN, "ftrl-train"), "-q", *OURS, "--ema", "-m", ema_model, train_svm])
+        runs["ours_ema"].append((wall, rss))
+        log("rep %d ftrl --ema %.2f s  %.0f ex/s  %.0f MiB" % (rep, wall, ROWS / wall, rss))
         wall, rss, _ = timed(VW + ["-d", train_vw, *VW_FLAGS, "-f", vw_model, "--quiet"])
         runs["vw"].append((wall, rss))
         log("rep %d vw         %.2f s  %.0f ex/s  %.0f MiB" % (rep, wall, ROWS / wall, rss))
@@ -132,6 +138,9 @@ def main():
                    check=True)
     vw_pred = [float(l.split()[0]) for l in open(vw_preds_path)]
     q_ours = quality(labels, [float(x) for x in ours_pred])
+    ema_pred = subprocess.run([os.path.join(BIN, "ftrl-predict"), "-m", ema_model, test_svm],
+                              capture_output=True, text=True, check=True).stdout.split()
+    q_ema = quality(labels, [float(x) for x in ema_pred])
     q_vw = quality(labels, vw_pred)
     true_p = [float(l) for l in open(os.path.join(WORK, "test_%s.trueprob" % tag))]
     q_true = quality(labels, true_p)
@@ -148,13 +157,17 @@ def main():
     out.append("| tool | median wall s | median examples/s | peak RSS MiB | holdout logloss | holdout AUC |")
     out.append("|---|---|---|---|---|---|")
     out.append("| ftrl-train | %.2f | %s | %.0f | %.5f | %.5f |" % (med["ours"][0], format(int(ROWS / med["ours"][0]), ","), med["ours"][1], *q_ours))
+    out.append("| ftrl-train --ema (momentum 0.99) | %.2f | %s | %.0f | %.5f | %.5f |" % (med["ours_ema"][0], format(int(ROWS / med["ours_ema"][0]), ","), med["ours_ema"][1], *q_ema))
     out.append("| vw %s --ftrl | %.2f | %s | %.0f | %.5f | %.5f |" % (version, med["vw"][0], format(int(ROWS / med["vw"][0]), ","), med["vw"][1], *q_vw))
     out.append("| gzip -dc (floor) | %.2f | %s | %.0f | | |" % (med["gzip"][0], format(int(ROWS / med["gzip"][0]), ","), med["gzip"][1]))
     out.append("| true model (Bayes) | | | | %.5f | %.5f |" % q_true)
     out.append("")
     out.append("speed ratio ftrl/vw (examples per wall second): %.2fx; logloss difference ftrl - vw: %+.5f"
                % (med["vw"][0] / med["ours"][0], q_ours[0] - q_vw[0]))
-    out.append("per-rep walls: ftrl %s; vw %s" % (["%.2f" % w for w, _ in runs["ours"]], ["%.2f" % w for w, _ in runs["vw"]]))
+    out.append("EMA cost: %.1f%% of ftrl's examples per second (ex/s with --ema / without = %.3f)"
+               % (100 * (1 - med["ours"][0] / med["ours_ema"][0]), med["ours"][0] / med["ours_ema"][0]))
+    out.append("per-rep walls: ftrl %s; ftrl --ema %s; vw %s" % (["%.2f" % w for w, _ in runs["ours"]],
+               ["%.2f" % w for w, _ in runs["ours_ema"]], ["%.2f" % w for w, _ in runs["vw"]]))
     out.extend(profile)
     text = "\n".join(out) + "\n"
     open(os.path.join(WORK, "results.md"), "w").write(text)

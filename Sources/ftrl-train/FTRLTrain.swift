@@ -20,7 +20,9 @@ struct FTRLTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ftrl-train",
         abstract: "Train a logistic-regression click model with FTRL-Proximal on LibSVM logs (plain or gzip).",
-        discussion: "Exit codes: 0 ok, 64 usage, 65 bad data or model, 66 missing input, 74 I/O error.")
+        discussion:
+            "Exit codes: 0 ok, 64 usage, 65 bad data or model, 66 missing input, 74 I/O error, 130/143 stopped by SIGINT/SIGTERM (model written)."
+    )
 
     @Argument(help: ArgumentHelp("Input files, read in order; - or none reads standard input.", valueName: "file"))
     var files: [String] = []

@@ -222,11 +222,26 @@ extension JSON {
     /// `.0`, as Keras writes `batch_size` and `bits`.
     func renderedIntegers(extra: Set<String> = [], level: Int = 0) -> String {
         guard case .object(let members) = self else { return rendered() }
-        let integerKeys = extra.union(["batch_size", "epochs", "bits", "hash_seed", "ema_overwrite_frequency", "iterations", "examples"])
+        let integerKeys = extra.union([
+            "batch_size", "epochs", "bits", "hash_seed", "ema_overwrite_frequency", "iterations", "examples",
+            "decay_steps", "first_decay_steps", "warmup_steps", "boundaries",
+        ])
         let pad = String(repeating: "  ", count: level + 1)
+        func integral(_ d: Double) -> Bool { d == d.rounded() && abs(d) < 1e15 }
         let body = members.map { key, value -> String in
-            if integerKeys.contains(key), case .number(let d) = value {
-                return pad + JSON.quote(key) + ": " + String(Int64(d))
+            if integerKeys.contains(key) {
+                if case .number(let d) = value, integral(d) {
+                    return pad + JSON.quote(key) + ": " + String(Int64(d))
+                }
+                if case .array(let items) = value {
+                    let numbers = items.compactMap { item -> Double? in
+                        if case .number(let d) = item, integral(d) { return d }
+                        return nil
+                    }
+                    if numbers.count == items.count {
+                        return pad + JSON.quote(key) + ": [" + numbers.map { String(Int64($0)) }.joined(separator: ", ") + "]"
+                    }
+                }
             }
             if case .object = value {
                 return pad + JSON.quote(key) + ": " + value.renderedIntegers(extra: extra, level: level + 1)
