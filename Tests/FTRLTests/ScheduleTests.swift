@@ -50,6 +50,10 @@ struct ScheduleTests {
         #expect(abs(warm.rate(at: 2, as: Double.self) - 0.3) < 1e-15)
         #expect(abs(warm.rate(at: 4, as: Double.self) - 0.5) < 1e-15)
         #expect(abs(warm.rate(at: 14, as: Double.self)) < 1e-15)
+        // A warm-up target with no warm-up steps: the cosine starts from the target (Keras' tf.cond).
+        let noWarmup = LearningRateSchedule.cosineDecay(initial: 0.1, decaySteps: 10, alpha: 0, warmupTarget: 0.5, warmupSteps: 0)
+        #expect(noWarmup.rate(at: 0, as: Double.self) == 0.5)
+        #expect(abs(noWarmup.rate(at: 5, as: Double.self) - 0.25) < 1e-15)
     }
 
     @Test(arguments: ScheduleTests.scheduled)

@@ -131,9 +131,6 @@ public enum LearningRateSchedule: Equatable, Sendable {
             if !(warmup >= 0) || !warmup.isFinite {
                 throw FTRLError(.usage, "CosineDecay warmup_steps must be >= 0, not \(warmup)")
             }
-            if target != nil && warmup == 0 {
-                throw FTRLError(.usage, "CosineDecay warmup_target needs warmup_steps > 0")
-            }
         case let .cosineDecayRestarts(initial, steps, tMul, mMul, alpha):
             try positive("initial_learning_rate", initial)
             try positive("first_decay_steps", steps)
