@@ -3,6 +3,15 @@ import FTRL
 import Foundation
 
 extension HashKind: ExpressibleByArgument {}
+extension InputFormat: ExpressibleByArgument {}
+extension NumericTransform: ExpressibleByArgument {}
+
+/// Splits `a,b,I1-I13` into names and ranges.
+func nameList(_ text: String) throws -> [String] {
+    let names = text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+    if names.isEmpty || names.contains("") { throw ValidationError("expected comma-separated column names: \(text)") }
+    return names
+}
 extension DType: ExpressibleByArgument {}
 
 /// Parses `0.4,0.2,0.05` into numbers.
@@ -19,7 +28,7 @@ func numberList(_ text: String) throws -> [Double] {
 struct FTRLTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ftrl-train",
-        abstract: "Train a logistic-regression click model with FTRL-Proximal on LibSVM logs (plain or gzip).",
+        abstract: "Train a logistic-regression click model with FTRL-Proximal on LibSVM, CSV or TSV logs (plain or gzip).",
         discussion:
             "Exit codes: 0 ok, 64 usage, 65 bad data or model, 66 missing input, 74 I/O error, 130/143 stopped by SIGINT/SIGTERM (model written)."
     )
@@ -38,6 +47,42 @@ struct FTRLTrain: ParsableCommand {
 
     @Flag(help: "Print the effective config as JSON and exit.")
     var printConfig = false
+
+    @Option(help: "Input format: libsvm (default), csv or tsv; .csv and .tsv file names (plain or .gz) imply theirs.")
+    var format: InputFormat?
+
+    @Option(help: ArgumentHelp("A column layout: criteo (headerless TSV) or avazu (CSV).", valueName: "name"))
+    var preset: String?
+
+    @Flag(inversion: .prefixedNo, help: "Whether files start with a header line (default: CSV yes, TSV no).")
+    var header: Bool?
+
+    @Option(help: ArgumentHelp("Names of the columns of a headerless file, comma-separated.", valueName: "names"), transform: nameList)
+    var columns: [String]?
+
+    @Option(help: ArgumentHelp("The label column (default: label, click or Label; the first column of a headerless file).", valueName: "column"))
+    var label: String?
+
+    @Option(help: ArgumentHelp("A column of importance weights.", valueName: "column"))
+    var weight: String?
+
+    @Option(help: ArgumentHelp("Columns to leave out (names and ranges such as I1-I13).", valueName: "columns"), transform: nameList)
+    var ignore: [String]?
+
+    @Option(help: ArgumentHelp("Numeric columns (names and ranges).", valueName: "columns"), transform: nameList)
+    var numeric: [String]?
+
+    @Option(help: ArgumentHelp("Categorical columns (default: every column not named otherwise).", valueName: "columns"), transform: nameList)
+    var categorical: [String]?
+
+    @Option(help: "How numeric values become features: log1p (signed, default), raw or bucket.")
+    var numericTransform: NumericTransform?
+
+    @Option(help: ArgumentHelp("Crossed column pairs, A:B,C:D, or all pairs of categorical columns.", valueName: "pairs"))
+    var interactions: String?
+
+    @Flag(inversion: .prefixedNo, help: "Add a per-column feature for an empty (missing) value.")
+    var missingFeatures: Bool?
 
     @Option(help: "log2 of the number of kernel slots (default 24).")
     var bits: Int?
@@ -191,6 +236,18 @@ struct FTRLTrain: ParsableCommand {
         o.useEMA = ema
         o.emaMomentum = emaMomentum
         o.emaOverwriteFrequency = emaOverwriteFrequency
+        o.input.preset = preset
+        o.input.format = format
+        o.input.header = header
+        o.input.columns = columns
+        o.input.label = label
+        o.input.weight = weight
+        o.input.ignore = ignore
+        o.input.numeric = numeric
+        o.input.categorical = categorical
+        o.input.numericTransform = numericTransform
+        o.input.interactions = interactions
+        o.input.missingFeatures = missingFeatures
         o.learningRate = learningRate
         o.learningRatePower = learningRatePower
         o.initialAccumulatorValue = initialAccumulatorValue

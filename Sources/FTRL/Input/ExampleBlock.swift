@@ -1,15 +1,20 @@
 /// A run of parsed examples, stored flat: the trainer and the predictor walk
 /// it without any per-example allocation, and the reader thread refills it.
 ///
-/// Example `e` has label `labels[e]` (0 or 1) and the features
-/// `slots[offsets[e]..<offsets[e+1]]` with `values[...]` beside them.
+/// Example `e` has label `labels[e]` (0 or 1, NaN when the input has no
+/// label), importance weight `weights[e]` (when `hasWeights`) and the
+/// features `slots[offsets[e]..<offsets[e+1]]` with `values[...]` beside them.
 public final class ExampleBlock {
     /// The most examples a block holds.
     public let exampleCapacity: Int
     /// How many examples it holds now.
     public internal(set) var count = 0
-    /// 0 or 1 per example.
+    /// 0 or 1 per example; NaN for an unlabeled example.
     public let labels: UnsafeMutablePointer<Float>
+    /// An importance weight per example, from a weight column.
+    public let weights: UnsafeMutablePointer<Float>
+    /// Whether `weights` holds the examples' weights (else they are all 1).
+    public internal(set) var hasWeights = false
     /// `count + 1` feature offsets.
     public let offsets: UnsafeMutablePointer<Int>
     /// Kernel slots of all features.
@@ -23,6 +28,7 @@ public final class ExampleBlock {
     public init(exampleCapacity: Int = 2048) {
         self.exampleCapacity = exampleCapacity
         labels = .allocate(capacity: exampleCapacity)
+        weights = .allocate(capacity: exampleCapacity)
         offsets = .allocate(capacity: exampleCapacity + 1)
         featureCapacity = exampleCapacity * 16
         slots = .allocate(capacity: featureCapacity)
@@ -32,6 +38,7 @@ public final class ExampleBlock {
 
     deinit {
         labels.deallocate()
+        weights.deallocate()
         offsets.deallocate()
         slots.deallocate()
         values.deallocate()
@@ -46,6 +53,7 @@ public final class ExampleBlock {
     /// Empties the block.
     func reset() {
         count = 0
+        hasWeights = false
         offsets[0] = 0
     }
 

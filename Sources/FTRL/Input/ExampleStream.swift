@@ -12,7 +12,9 @@ import Glibc
 /// error stops the stream after the examples that came before it.
 public final class ExampleStream {
     private let paths: [String]
-    private let parser: LibSVMParser
+    private let schema: InputSchema
+    private let hasher: FeatureHasher
+    private let scoring: Bool
     private let chunks: Pipe<TextChunk>
     private let blocks: Pipe<ExampleBlock>
     private let done = DispatchGroup()
@@ -21,13 +23,21 @@ public final class ExampleStream {
     private var parseSeconds = 0.0
     private var decoded = 0
 
+    private let columnsLock = NSLock()
+    private var resolved: ResolvedColumns?
+
     /// Starts reading `paths` in order (`-` is standard input).
     /// - Parameters:
     ///   - paths: the input files.
     ///   - hasher: the index-to-slot mapping.
-    public init(paths: [String], hasher: FeatureHasher) {
+    ///   - schema: the rows' format and, for CSV and TSV, what the columns mean.
+    ///   - scoring: whether the rows are scored: then a header line is
+    ///     recognised by its names and the label column may be absent.
+    public init(paths: [String], hasher: FeatureHasher, schema: InputSchema = InputSchema(), scoring: Bool = false) {
         self.paths = paths
-        parser = LibSVMParser(hasher: hasher)
+        self.schema = schema
+        self.hasher = hasher
+        self.scoring = scoring
         chunks = Pipe(buffers: (0..<4).map { _ in TextChunk(capacity: 1 << 20) })
         blocks = Pipe(buffers: (0..<4).map { _ in ExampleBlock(exampleCapacity: 1024) })
         start { [self] in decodeLoop() }
@@ -52,6 +62,13 @@ public final class ExampleStream {
     /// - Throws: the first error met; the blocks before it were delivered.
     public func next() throws(FTRLError) -> ExampleBlock? {
         try blocks.receive()
+    }
+
+    /// The columns of the delimited input, once its first header or row was read.
+    public var columns: ResolvedColumns? {
+        columnsLock.lock()
+        defer { columnsLock.unlock() }
+        return resolved
     }
 
     /// Gives a block back.
@@ -114,9 +131,15 @@ public final class ExampleStream {
                         // so that a slow producer's rows are not held back.
                         let short = n < chunk.capacity - (chunk.length - n)
                         if chunk.length < chunk.capacity - (64 << 10) && !short { continue }
-                        var last = chunk.length - 1
-                        while last >= 0 && chunk.bytes[last] != 0x0A { last -= 1 }
-                        if last < 0 { continue }  // one line fills the chunk: grow and read on
+                        let last = lastRecordEnd(chunk.bytes, chunk.length)
+                        if last < 0 {
+                            // One record fills the chunk: grow and read on (up to a limit,
+                            // which only an unterminated quote reaches).
+                            if chunk.length > 1 << 30 {
+                                throw FTRLError(.data, "a record longer than 1 GiB (an unterminated quote?)", path: path)
+                            }
+                            continue
+                        }
                         carry.append(contentsOf: UnsafeBufferPointer(start: chunk.bytes + last + 1, count: chunk.length - last - 1))
                         chunk.length = last + 1
                         break
@@ -130,18 +153,153 @@ public final class ExampleStream {
         }
     }
 
+    /// The offset of the last line break that ends a record in the first
+    /// `length` bytes (for CSV, one outside quotes), or -1.
+    private func lastRecordEnd(_ bytes: UnsafeMutablePointer<UInt8>, _ length: Int) -> Int {
+        if schema.format != .csv || memchr(bytes, Int32(UInt8(ascii: "\"")), length) == nil {
+            var last = length - 1
+            while last >= 0 && bytes[last] != 0x0A { last -= 1 }
+            return last
+        }
+        // Chunks start outside quotes: follow the quotes to the last free line break.
+        var inside = false
+        var last = -1
+        for i in 0..<length {
+            let b = bytes[i]
+            if b == UInt8(ascii: "\"") {
+                inside.toggle()
+            } else if b == 0x0A && !inside {
+                last = i
+            }
+        }
+        return last
+    }
+
+    private enum RowParser {
+        case libsvm(LibSVMParser)
+        case delimited(DelimitedParser)
+    }
+
+    /// Reads the start of a delimited file (its header, or its first row's
+    /// field count) and returns the parser for its rows.
+    private func startFile(_ chunk: TextChunk, _ position: inout Int, _ line: inout Int) throws(FTRLError) -> RowParser {
+        let format = schema.format
+        func fail(_ error: FTRLError, line: Int = 1) -> FTRLError {
+            var e = error
+            e.kind = .data
+            e.path = chunk.path
+            e.line = line
+            return e
+        }
+        // Skip blank lines before the header or first row.
+        while position < chunk.length && (chunk.bytes[position] == 0x0A || chunk.bytes[position] == 0x0D) {
+            if chunk.bytes[position] == 0x0A { line += 1 }
+            position += 1
+        }
+        let first: (fields: [String], next: Int, lines: Int)?
+        do throws(FTRLError) {
+            first = try DelimitedParser.fields(chunk.bytes, position, chunk.length, format: format)
+        } catch {
+            throw fail(error, line: line)
+        }
+        var known = columns
+        if known == nil, let names = schema.columns {
+            do throws(FTRLError) {
+                known = try ResolvedColumns(schema: schema, names: names, named: !Self.isPositional(names))
+            } catch {
+                throw fail(error)
+            }
+        }
+        var present: [Int?]
+        if scoring {
+            guard let columns = known else { throw fail(FTRLError(.data, "the model has no column names for delimited input")) }
+            let names = columns.names
+            guard let first else { return .delimited(DelimitedParser(plan: FieldPlan(schema: schema, columns: columns, present: names.indices.map { $0 }, hashSeed: hasher.seed), format: format, hasher: hasher)) }
+            let looksLikeHeader = !Self.isPositional(names) && first.fields.count >= 2 && first.fields.allSatisfy { names.contains($0) }
+                && Set(first.fields).count == first.fields.count
+            if looksLikeHeader {
+                present = first.fields.map { names.firstIndex(of: $0) }
+                position = first.next
+                line += first.lines
+            } else if first.fields.count == names.count {
+                present = names.indices.map { $0 }
+            } else if first.fields.count == names.count - 1 {
+                let label = columns.labelIndex
+                present = names.indices.filter { $0 != label }.map { $0 }
+            } else {
+                throw fail(
+                    FTRLError(.data, "expected \(names.count) fields (\(names.count - 1) without the label), found \(first.fields.count)"),
+                    line: line)
+            }
+            publish(columns)
+            return .delimited(DelimitedParser(plan: FieldPlan(schema: schema, columns: columns, present: present, hashSeed: hasher.seed), format: format, hasher: hasher))
+        }
+        let columns: ResolvedColumns
+        if schema.hasHeader {
+            guard let first else {
+                throw fail(FTRLError(.data, "expected a header line"), line: line)
+            }
+            if let known {
+                if first.fields != known.names {
+                    throw fail(FTRLError(.data, "the header differs from the columns \(ResolvedColumns.summary(known.names))", text: first.fields.joined(separator: String(UnicodeScalar(format.separator)))), line: line)
+                }
+                columns = known
+            } else {
+                do throws(FTRLError) {
+                    columns = try ResolvedColumns(schema: schema, names: first.fields, named: true)
+                } catch {
+                    throw fail(error, line: line)
+                }
+            }
+            position = first.next
+            line += first.lines
+        } else if let known {
+            columns = known
+        } else {
+            let count = first?.fields.count ?? 0
+            do throws(FTRLError) {
+                columns = try ResolvedColumns(schema: schema, names: (0..<count).map { String($0 + 1) }, named: false)
+            } catch {
+                throw fail(error, line: line)
+            }
+        }
+        publish(columns)
+        present = columns.names.indices.map { $0 }
+        return .delimited(DelimitedParser(plan: FieldPlan(schema: schema, columns: columns, present: present, hashSeed: hasher.seed), format: format, hasher: hasher))
+    }
+
+    /// Whether column names are just positions 1...N (a headerless file without --columns).
+    static func isPositional(_ names: [String]) -> Bool {
+        names.enumerated().allSatisfy { $0.element == String($0.offset + 1) }
+    }
+
+    private func publish(_ columns: ResolvedColumns) {
+        columnsLock.lock()
+        if resolved == nil { resolved = columns }
+        columnsLock.unlock()
+    }
+
     private func parseLoop() {
         guard var block = blocks.takeFree() else { return }
         var line = 1
+        var parser: RowParser = .libsvm(LibSVMParser(hasher: hasher))
         do throws(FTRLError) {
             while let chunk = try chunks.receive() {
-                if chunk.startsFile { line = 1 }
                 var t0 = Clock.now()
                 var position = 0
+                if chunk.startsFile {
+                    line = 1
+                    if schema.format != .libsvm { parser = try startFile(chunk, &position, &line) }
+                }
                 while position < chunk.length {
                     let (next, lines): (Int, Int)
                     do throws(FTRLError) {
-                        (next, lines) = try parser.parse(chunk.bytes, from: position, to: chunk.length, into: block, firstLine: line)
+                        switch parser {
+                        case .libsvm(let p):
+                            (next, lines) = try p.parse(chunk.bytes, from: position, to: chunk.length, into: block, firstLine: line)
+                        case .delimited(let p):
+                            (next, lines) = try p.parse(chunk.bytes, from: position, to: chunk.length, into: block, firstLine: line)
+                        }
                     } catch var error {
                         error.path = chunk.path
                         throw error

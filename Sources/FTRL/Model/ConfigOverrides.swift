@@ -22,6 +22,8 @@ public struct ConfigOverrides: Sendable {
     public var hashSeed: UInt32?
     /// The schedule flags.
     public var schedule = ScheduleOptions()
+    /// The input-format and column flags.
+    public var input = SchemaOptions()
 
     public init() {}
 
@@ -65,12 +67,17 @@ public struct ConfigOverrides: Sendable {
         set(dtype, \.dtype, "dtype")
         set(hash, \.hash, "hash")
         set(hashSeed, \.hashSeed, "hash_seed")
+        let schemaBefore = config.schema
+        try input.apply(to: &config.schema)
+        if config.schema != schemaBefore { changed.append("schema") }
         return changed
     }
 
     /// The settings that change what a stored model means, or how its stored
     /// averages were kept, and so cannot differ when resuming it.
-    static let meaningKeys: Set<String> = ["bits", "dtype", "hash", "hash_seed", "use_ema", "ema_momentum", "ema_overwrite_frequency"]
+    static let meaningKeys: Set<String> = [
+        "bits", "dtype", "hash", "hash_seed", "use_ema", "ema_momentum", "ema_overwrite_frequency", "schema",
+    ]
 }
 
 /// The `--schedule` flags: a Keras schedule built from flags, or the
@@ -184,5 +191,55 @@ public struct ScheduleOptions: Sendable {
         case "CosineDecay": return ["decay_steps", "alpha", "warmup_target", "warmup_steps"].contains(key)
         default: return ["first_decay_steps", "t_mul", "m_mul", "alpha"].contains(key)
         }
+    }
+}
+
+/// The flags that describe CSV and TSV input.
+public struct SchemaOptions: Sendable {
+    public var preset: String?
+    public var format: InputFormat?
+    public var header: Bool?
+    public var columns: [String]?
+    public var label: String?
+    public var weight: String?
+    public var ignore: [String]?
+    public var numeric: [String]?
+    public var categorical: [String]?
+    public var numericTransform: NumericTransform?
+    public var interactions: String?
+    public var missingFeatures: Bool?
+
+    public init() {}
+
+    /// Whether any flag was given.
+    public var isEmpty: Bool {
+        preset == nil && format == nil && header == nil && columns == nil && label == nil && weight == nil && ignore == nil
+            && numeric == nil && categorical == nil && numericTransform == nil && interactions == nil && missingFeatures == nil
+    }
+
+    /// Applies the flags: a preset first, then each flag given.
+    func apply(to schema: inout InputSchema) throws(FTRLError) {
+        if let preset {
+            let keepTransform = schema.numericTransform
+            let keepMissing = schema.missingFeatures
+            schema = try InputSchema.preset(preset)
+            schema.numericTransform = keepTransform
+            schema.missingFeatures = keepMissing
+        }
+        if let format { schema.format = format }
+        if let header { schema.header = header }
+        if let columns { schema.columns = columns }
+        if let label { schema.label = label }
+        if let weight { schema.weight = weight }
+        if let ignore { schema.ignore = ignore }
+        if let numeric { schema.numeric = numeric }
+        if let categorical { schema.categorical = categorical }
+        if let numericTransform { schema.numericTransform = numericTransform }
+        if let interactions {
+            let parsed = try InputSchema.parseInteractions(interactions)
+            schema.interactions = parsed.pairs
+            schema.allInteractions = parsed.all
+        }
+        if let missingFeatures { schema.missingFeatures = missingFeatures }
     }
 }

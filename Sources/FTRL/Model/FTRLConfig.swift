@@ -53,6 +53,8 @@ public struct FTRLConfig: Equatable, Sendable {
     public var hash = HashKind.murmur3
     /// The MurmurHash3 seed.
     public var hashSeed: UInt32 = 0
+    /// The input format and, for CSV and TSV, what the columns mean.
+    public var schema = InputSchema()
 
     /// The defaults (see the README for how they were chosen).
     public init() {}
@@ -94,6 +96,22 @@ public struct FTRLConfig: Equatable, Sendable {
         if emaMomentum < 0 || emaMomentum > 1 { throw bad("ema_momentum must be in [0, 1], not \(emaMomentum)") }
         if let f = emaOverwriteFrequency, f < 1 { throw bad("ema_overwrite_frequency must be >= 1, not \(f)") }
         if clipnorm != nil && globalClipnorm != nil { throw bad("clipnorm and global_clipnorm cannot both be set") }
+        if schema.format != .libsvm && hash == .identity {
+            throw bad("hash identity maps LibSVM indices; CSV and TSV values are hashed (murmur3)")
+        }
+        if schema.format == .libsvm {
+            let given = [
+                ("--label", schema.label != nil), ("--weight", schema.weight != nil), ("--ignore", !schema.ignore.isEmpty),
+                ("--numeric", !schema.numeric.isEmpty), ("--categorical", schema.categorical != nil),
+                ("--interactions", !schema.interactions.isEmpty || schema.allInteractions), ("--columns", schema.columns != nil),
+            ]
+            if let (flag, _) = given.first(where: { $0.1 }) {
+                throw bad("\(flag) describes CSV or TSV columns; the input format is libsvm (give --format csv or tsv)")
+            }
+        }
+        if exampleWeights && schema.weight != nil {
+            throw bad("example weights come either from a file (--example-weights) or from a column (--weight), not both")
+        }
         for (name, value) in [("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", globalClipnorm)] {
             if let v = value, !(v > 0) || !v.isFinite { throw bad("\(name) must be > 0, not \(v)") }
         }
@@ -125,7 +143,7 @@ extension FTRLConfig {
             ("example_weights", .bool(exampleWeights)),
             ("hash", .string(hash.rawValue)),
             ("hash_seed", .number(Double(hashSeed))),
-        ])
+        ] + schema.jsonMembers)
     }
 
     /// The config as the JSON text that `init(json:)` reads back.
@@ -206,7 +224,11 @@ extension FTRLConfig {
                 guard let seed = UInt32(exactly: s) else { throw FTRLError(.usage, "config key hash_seed must be in 0...4294967295") }
                 hashSeed = seed
             default:
-                throw FTRLError(.usage, "unknown config key \"\(key)\"")
+                if InputSchema.jsonKeys.contains(key) {
+                    try schema.read(key: key, value: value)
+                } else {
+                    throw FTRLError(.usage, "unknown config key \"\(key)\"")
+                }
             }
         }
     }

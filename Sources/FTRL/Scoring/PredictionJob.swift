@@ -32,7 +32,11 @@ public struct PredictionJob {
             try Predictor(model: m).score(paths: inputs, output: output, metrics: &metrics)
         }
         if let metrics {
-            printError("ftrl-predict: \(metrics.summary)")
+            if metrics.count == 0 {
+                printError("ftrl-predict: no labels in the input: no metrics")
+            } else {
+                printError("ftrl-predict: \(metrics.summary)")
+            }
         }
     }
 }

@@ -19,13 +19,14 @@ public final class Predictor<F: FTRLScalar> {
     /// - Throws: `FTRLError` for bad input or a failed write.
     @discardableResult
     public func score(paths: [String], output: OutputWriter?, metrics: inout Metrics?) throws(FTRLError) -> Int {
-        let stream = ExampleStream(paths: paths, hasher: model.hasher)
+        let stream = ExampleStream(paths: paths, hasher: model.hasher, schema: model.config.schema, scoring: true)
         var count = 0
         while let block = try stream.next() {
             for e in 0..<block.count {
                 let p = model.predict(block, e)
                 if let output { try output.line(p.description) }
-                metrics?.add(p.asDouble, label: block.labels[e] == 1)
+                let label = block.labels[e]
+                if !label.isNaN { metrics?.add(p.asDouble, label: label == 1) }
             }
             count += block.count
             stream.recycle(block)

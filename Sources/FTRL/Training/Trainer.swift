@@ -104,7 +104,7 @@ public final class Trainer<F: FTRLScalar> {
         let startExamples = model.examples
         defer { model.examples = startExamples + consumed }
         epochs: for epoch in 1...config.epochs {
-            let stream = ExampleStream(paths: paths, hasher: model.hasher)
+            let stream = ExampleStream(paths: paths, hasher: model.hasher, schema: config.schema)
             let watcher = stopsOnSignal ? StopWatcher(stream) : nil
             defer {
                 watcher?.stop()
@@ -119,6 +119,10 @@ public final class Trainer<F: FTRLScalar> {
                 let t0 = Clock.now()
                 guard let block = try stream.next() else { break }
                 summary.waitSeconds += Clock.now() - t0
+                if model.config.schema.format != .libsvm && model.config.schema.columns == nil, let columns = stream.columns {
+                    // The model remembers the columns it was trained on, for scoring.
+                    model.config.schema.columns = columns.names
+                }
                 if let weights, row + block.count > weights.count {
                     throw FTRLError(.data, "has \(weights.count) example weights, fewer than the training rows", path: weightsPath)
                 }
@@ -172,6 +176,7 @@ public final class Trainer<F: FTRLScalar> {
         let values = block.values
         let offsets = block.offsets
         let labels = block.labels
+        let rowWeights = block.hasWeights ? block.weights : nil
         let count = block.count
         let batchSize = self.batchSize
         let watchSignals = stopsOnSignal
@@ -214,6 +219,7 @@ public final class Trainer<F: FTRLScalar> {
             lossSum += LogLoss.of(p.asDouble, label: y == 1)
             var residual = p - y
             if let weights { residual *= F(fromDouble: weights[firstRow + e]) }
+            if let rowWeights { residual *= F(rowWeights[e]) }
             for j in lo..<hi {
                 current.gradients.add(slots[j], residual * F(fromDouble: values[j]))
             }

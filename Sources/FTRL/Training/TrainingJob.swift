@@ -59,6 +59,16 @@ public struct TrainingJob {
                 throw FTRLError(.usage, error.message, path: path)
             }
         }
+        // The format a file name implies, unless a flag, a config or the model says.
+        if resumed == nil && options.overrides.input.format == nil && options.overrides.input.preset == nil && config.schema.format == .libsvm {
+            let implied = Set(options.inputs.filter { $0 != "-" }.map { InputFormat.implied(by: $0) })
+            if implied.count > 1 {
+                throw FTRLError(.usage, "the input files have different formats (\(options.inputs.joined(separator: " "))); give --format")
+            }
+            if let only = implied.first, let format = only {
+                config.schema.format = format
+            }
+        }
         let changed = try options.overrides.apply(to: &config)
         if resumed != nil && !changed.isEmpty && !options.quiet {
             printError("ftrl-train: resuming with \(changed.joined(separator: ", ")) overridden by the command line")

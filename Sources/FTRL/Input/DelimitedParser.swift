@@ -1,0 +1,315 @@
+import Glibc
+
+/// Parses CSV (RFC 4180: quoted fields, `""` for a quote, separators and
+/// line breaks inside quotes) and TSV (no quoting) rows into examples,
+/// following a `FieldPlan`: each categorical value becomes one feature
+/// hashed from its column and its bytes, each numeric value one feature of
+/// its column, and crossed columns one feature per pair of present values.
+///
+/// Slots: a categorical value hashes to MurmurHash3(value bytes, seed =
+/// MurmurHash3(column name, hash seed)); a numeric column's feature to
+/// MurmurHash3 of no bytes with the column's seed; a cross of columns A and
+/// B to MurmurHash3 of the two values' 32-bit hashes (8 bytes, A's first)
+/// with seed MurmurHash3("A\u{1F}B", hash seed); each masked to `bits`.
+final class DelimitedParser {
+    let plan: FieldPlan
+    private let separator: UInt8
+    private let quoting: Bool
+    private let mask: UInt32
+    private let decimals = DecimalParser()
+    private var scratch: UnsafeMutablePointer<UInt8>
+    private var scratchCapacity = 4096
+    private let hashes: UnsafeMutablePointer<UInt32>
+    private let present: UnsafeMutablePointer<Bool>
+    private let perRecord: Int
+
+    init(plan: FieldPlan, format: InputFormat, hasher: FeatureHasher) {
+        self.plan = plan
+        separator = format.separator
+        quoting = format == .csv
+        mask = UInt32(truncatingIfNeeded: hasher.mask)
+        scratch = .allocate(capacity: scratchCapacity)
+        hashes = .allocate(capacity: max(plan.fields.count, 1))
+        present = .allocate(capacity: max(plan.fields.count, 1))
+        present.initialize(repeating: false, count: max(plan.fields.count, 1))
+        perRecord = plan.fields.count + plan.crosses.count + 1
+    }
+
+    deinit {
+        scratch.deallocate()
+        hashes.deallocate()
+        present.deallocate()
+    }
+
+    /// Parses the records of `text[start..<end]` into `block` until it is
+    /// full or the text ends (`end` follows a record's line break or is the
+    /// end of the input).
+    /// - Returns: where parsing stopped and how many lines it consumed.
+    /// - Throws: `FTRLError` (.data) naming the column and the text, with
+    ///   `line` = `firstLine` + the lines before the bad record.
+    func parse(_ text: UnsafePointer<UInt8>, from start: Int, to end: Int, into block: ExampleBlock, firstLine: Int)
+        throws(FTRLError) -> (next: Int, lines: Int)
+    {
+        var count = block.count
+        let capacity = block.exampleCapacity
+        var position = start
+        var lines = 0
+        defer { block.count = count }
+        block.hasWeights = plan.hasWeight
+        while position < end && count < capacity {
+            var f = block.offsets[count]
+            if f + perRecord > block.featureCapacity {
+                block.count = count
+                block.reserveFeatures(perRecord)
+            }
+            let recordLine = firstLine + lines
+            do throws(FTRLError) {
+                let (next, newlines, kept) = try record(text, position, end, block, &f, count)
+                position = next
+                lines += newlines
+                if kept {
+                    count += 1
+                    block.offsets[count] = f
+                }
+            } catch var error {
+                error.line = recordLine
+                throw error
+            }
+        }
+        return (min(position, end), lines)
+    }
+
+    /// One record from `start`: returns where the next begins, the line
+    /// breaks consumed, and whether it was an example (not a blank line).
+    @inline(__always)
+    private func record(
+        _ text: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ block: ExampleBlock, _ f: inout Int, _ e: Int
+    ) throws(FTRLError) -> (Int, Int, Bool) {
+        // A blank line is no record.
+        var probe = start
+        if probe < end && text[probe] == 0x0D { probe += 1 }
+        if probe == end || text[probe] == 0x0A { return (min(probe + 1, end), 1, false) }
+
+        let slots = block.slots
+        let values = block.values
+        let fields = plan.fields
+        var i = start
+        var field = 0
+        var newlines = 0
+        var label = Float.nan
+        var weight: Float = 1
+        var atEnd = false
+        while !atEnd {
+            var valueStart = i
+            var valueEnd: Int
+            var bytes = UnsafePointer<UInt8>(text)
+            if quoting && i < end && text[i] == UInt8(ascii: "\"") {
+                // A quoted field: copy it unescaped into the scratch buffer.
+                var n = 0
+                i += 1
+                while true {
+                    guard let q = memchr(text + i, Int32(UInt8(ascii: "\"")), end - i) else {
+                        throw FTRLError(.data, "unterminated quote", text: Self.quote(text, start, end))
+                    }
+                    let qi = UnsafePointer(q.assumingMemoryBound(to: UInt8.self)) - text
+                    let piece = qi - i
+                    if n + piece + 1 > scratchCapacity { growScratch(n + piece + 1) }
+                    (scratch + n).update(from: text + i, count: piece)
+                    for k in i..<qi where text[k] == 0x0A { newlines += 1 }
+                    n += piece
+                    if qi + 1 < end && text[qi + 1] == UInt8(ascii: "\"") {
+                        scratch[n] = UInt8(ascii: "\"")
+                        n += 1
+                        i = qi + 2
+                    } else {
+                        i = qi + 1
+                        break
+                    }
+                }
+                bytes = UnsafePointer(scratch)
+                valueStart = 0
+                valueEnd = n
+                if i < end && text[i] == 0x0D && i + 1 < end && text[i + 1] == 0x0A { i += 1 }
+                if i < end && text[i] != separator && text[i] != 0x0A {
+                    throw FTRLError(.data, "unexpected text after a closing quote", text: Self.quote(text, start, end))
+                }
+            } else {
+                while i < end && text[i] != separator && text[i] != 0x0A { i += 1 }
+                valueEnd = i
+                if valueEnd > valueStart && text[valueEnd - 1] == 0x0D && (i == end || text[i] == 0x0A) { valueEnd -= 1 }
+            }
+            if i >= end || text[i] == 0x0A {
+                atEnd = true
+                newlines += 1
+            }
+            i += 1
+            if field < fields.count {
+                let spec = fields[field]
+                let length = valueEnd - valueStart
+                let value = bytes + valueStart
+                switch spec.role {
+                case .skip:
+                    break
+                case .categorical:
+                    if length == 0 {
+                        if plan.missingFeatures {
+                            slots[f] = spec.missingHash & mask
+                            values[f] = 1
+                            f += 1
+                        }
+                        present[field] = false
+                    } else {
+                        let h = MurmurHash3.hash(UnsafeRawBufferPointer(start: value, count: length), seed: spec.seed)
+                        slots[f] = h & mask
+                        values[f] = 1
+                        f += 1
+                        hashes[field] = h
+                        present[field] = true
+                    }
+                case .numeric:
+                    if length == 0 {
+                        if plan.missingFeatures {
+                            slots[f] = spec.missingHash & mask
+                            values[f] = 1
+                            f += 1
+                        }
+                        present[field] = false
+                    } else {
+                        guard let v = decimals.parse(value, 0, length), v.isFinite else {
+                            throw FTRLError(.data, "column \"\(spec.name)\": expected a number", text: Self.quote(value, 0, length))
+                        }
+                        switch plan.transform {
+                        case .log1p:
+                            let x = v < 0 ? -log1p(-v) : log1p(v)
+                            if x != 0 {
+                                slots[f] = spec.numericHash & mask
+                                values[f] = x
+                                f += 1
+                            }
+                        case .raw:
+                            if v != 0 {
+                                slots[f] = spec.numericHash & mask
+                                values[f] = v
+                                f += 1
+                            }
+                        case .bucket:
+                            let h = Self.bucketHash(v, seed: spec.seed)
+                            slots[f] = h & mask
+                            values[f] = 1
+                            f += 1
+                            hashes[field] = h
+                            present[field] = true
+                        }
+                    }
+                case .label:
+                    if length == 1 && (value[0] == UInt8(ascii: "1") || value[0] == UInt8(ascii: "0")) {
+                        label = value[0] == UInt8(ascii: "1") ? 1 : 0
+                    } else {
+                        switch decimals.parse(value, 0, length) {
+                        case .some(1): label = 1
+                        case .some(0), .some(-1): label = 0
+                        default:
+                            throw FTRLError(
+                                .data, "column \"\(spec.name)\": expected a label 0, 1, -1 or +1", text: Self.quote(value, 0, length))
+                        }
+                    }
+                case .weight:
+                    guard let v = decimals.parse(value, 0, length), v.isFinite, v >= 0 else {
+                        throw FTRLError(
+                            .data, "column \"\(spec.name)\": expected a weight (a finite number >= 0)", text: Self.quote(value, 0, length))
+                    }
+                    weight = Float(v)
+                }
+            }
+            field += 1
+        }
+        if field != fields.count {
+            throw FTRLError(.data, "expected \(fields.count) fields, found \(field)", text: Self.quote(text, start, min(i, end)))
+        }
+        for (a, b, seed) in plan.crosses where present[a] && present[b] {
+            let key = UInt64(hashes[a]) | UInt64(hashes[b]) << 32
+            slots[f] = MurmurHash3.hash(key, seed: seed) & mask
+            values[f] = 1
+            f += 1
+        }
+        block.labels[e] = label
+        block.weights[e] = weight
+        return (min(i, end), newlines, true)
+    }
+
+    /// The hash of a numeric value's bucket: small integers (-2...2) stand
+    /// for themselves, other values for the sign and floor(log2 |v|).
+    static func bucketHash(_ v: Double, seed: UInt32) -> UInt32 {
+        var key: Int64
+        if abs(v) <= 2 {
+            key = Int64(v.rounded(.down))
+        } else {
+            let b = Int64(log2(abs(v)).rounded(.down))
+            key = v < 0 ? -(1000 + b) : 1000 + b
+        }
+        return withUnsafeBytes(of: &key) { MurmurHash3.hash($0, seed: seed) }
+    }
+
+    private func growScratch(_ needed: Int) {
+        var capacity = scratchCapacity * 2
+        while capacity < needed { capacity *= 2 }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        bigger.update(from: scratch, count: scratchCapacity)
+        scratch.deallocate()
+        scratch = bigger
+        scratchCapacity = capacity
+    }
+
+    static func quote(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> String {
+        var stop = start
+        while stop < end && bytes[stop] != 0x0A { stop += 1 }
+        if stop > start && bytes[stop - 1] == 0x0D { stop -= 1 }
+        return FTRLError.quote(UnsafeRawBufferPointer(start: bytes + start, count: stop - start))
+    }
+
+    /// Splits one record (a header) into its field strings.
+    /// - Returns: the fields and where the next record starts, or nil when
+    ///   the text holds no complete record.
+    static func fields(
+        _ text: UnsafePointer<UInt8>, _ start: Int, _ end: Int, format: InputFormat
+    ) throws(FTRLError) -> (fields: [String], next: Int, lines: Int)? {
+        var out: [String] = []
+        var i = start
+        var current: [UInt8] = []
+        var lines = 0
+        if i >= end { return nil }
+        while true {
+            if format == .csv && i < end && text[i] == UInt8(ascii: "\"") {
+                i += 1
+                while true {
+                    guard i < end else { throw FTRLError(.data, "unterminated quote", text: quote(text, start, end)) }
+                    if text[i] == UInt8(ascii: "\"") {
+                        if i + 1 < end && text[i + 1] == UInt8(ascii: "\"") {
+                            current.append(UInt8(ascii: "\""))
+                            i += 2
+                            continue
+                        }
+                        i += 1
+                        break
+                    }
+                    if text[i] == 0x0A { lines += 1 }
+                    current.append(text[i])
+                    i += 1
+                }
+                if i < end && text[i] == 0x0D { i += 1 }
+            } else {
+                while i < end && text[i] != format.separator && text[i] != 0x0A {
+                    current.append(text[i])
+                    i += 1
+                }
+                if current.last == 0x0D && (i == end || text[i] == 0x0A) { current.removeLast() }
+            }
+            out.append(String(decoding: current, as: UTF8.self))
+            current.removeAll(keepingCapacity: true)
+            if i >= end || text[i] == 0x0A {
+                return (out, min(i + 1, end), lines + 1)
+            }
+            i += 1
+        }
+    }
+}
