@@ -5,7 +5,8 @@ import FTRL
 struct FTRLPredict: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ftrl-predict",
-        abstract: "Score logs (the model's format: LibSVM, CSV or TSV; plain or gzip) with a model: one click probability per line on stdout.",
+        abstract:
+            "Score logs (the model's format: LibSVM, CSV or TSV; plain or gzip) with a model: one click probability per line on stdout.",
         discussion: "Exit codes: 0 ok, 64 usage, 65 bad data or model, 66 missing input, 74 I/O error.")
 
     @Option(name: [.customShort("m"), .customLong("model")], help: "The model to score with.")

@@ -60,7 +60,9 @@ struct FTRLTrain: ParsableCommand {
     @Option(help: ArgumentHelp("Names of the columns of a headerless file, comma-separated.", valueName: "names"), transform: nameList)
     var columns: [String]?
 
-    @Option(help: ArgumentHelp("The label column (default: label, click or Label; the first column of a headerless file).", valueName: "column"))
+    @Option(
+        help: ArgumentHelp("The label column (default: label, click or Label; the first column of a headerless file).", valueName: "column")
+    )
     var label: String?
 
     @Option(help: ArgumentHelp("A column of importance weights.", valueName: "column"))
@@ -72,7 +74,8 @@ struct FTRLTrain: ParsableCommand {
     @Option(help: ArgumentHelp("Numeric columns (names and ranges).", valueName: "columns"), transform: nameList)
     var numeric: [String]?
 
-    @Option(help: ArgumentHelp("Categorical columns (default: every column not named otherwise).", valueName: "columns"), transform: nameList)
+    @Option(
+        help: ArgumentHelp("Categorical columns (default: every column not named otherwise).", valueName: "columns"), transform: nameList)
     var categorical: [String]?
 
     @Option(help: "How numeric values become features: log1p (signed, default), raw or bucket.")

@@ -99,6 +99,7 @@ final class DelimitedParser {
         var label = Float.nan
         var weight: Float = 1
         var atEnd = false
+        var pending: FTRLError?
         while !atEnd {
             var valueStart = i
             var valueEnd: Int
@@ -143,82 +144,12 @@ final class DelimitedParser {
                 newlines += 1
             }
             i += 1
-            if field < fields.count {
-                let spec = fields[field]
-                let length = valueEnd - valueStart
-                let value = bytes + valueStart
-                switch spec.role {
-                case .skip:
-                    break
-                case .categorical:
-                    if length == 0 {
-                        if plan.missingFeatures {
-                            slots[f] = spec.missingHash & mask
-                            values[f] = 1
-                            f += 1
-                        }
-                        present[field] = false
-                    } else {
-                        let h = MurmurHash3.hash(UnsafeRawBufferPointer(start: value, count: length), seed: spec.seed)
-                        slots[f] = h & mask
-                        values[f] = 1
-                        f += 1
-                        hashes[field] = h
-                        present[field] = true
-                    }
-                case .numeric:
-                    if length == 0 {
-                        if plan.missingFeatures {
-                            slots[f] = spec.missingHash & mask
-                            values[f] = 1
-                            f += 1
-                        }
-                        present[field] = false
-                    } else {
-                        guard let v = decimals.parse(value, 0, length), v.isFinite else {
-                            throw FTRLError(.data, "column \"\(spec.name)\": expected a number", text: Self.quote(value, 0, length))
-                        }
-                        switch plan.transform {
-                        case .log1p:
-                            let x = v < 0 ? -log1p(-v) : log1p(v)
-                            if x != 0 {
-                                slots[f] = spec.numericHash & mask
-                                values[f] = x
-                                f += 1
-                            }
-                        case .raw:
-                            if v != 0 {
-                                slots[f] = spec.numericHash & mask
-                                values[f] = v
-                                f += 1
-                            }
-                        case .bucket:
-                            let h = Self.bucketHash(v, seed: spec.seed)
-                            slots[f] = h & mask
-                            values[f] = 1
-                            f += 1
-                            hashes[field] = h
-                            present[field] = true
-                        }
-                    }
-                case .label:
-                    if length == 1 && (value[0] == UInt8(ascii: "1") || value[0] == UInt8(ascii: "0")) {
-                        label = value[0] == UInt8(ascii: "1") ? 1 : 0
-                    } else {
-                        switch decimals.parse(value, 0, length) {
-                        case .some(1): label = 1
-                        case .some(0), .some(-1): label = 0
-                        default:
-                            throw FTRLError(
-                                .data, "column \"\(spec.name)\": expected a label 0, 1, -1 or +1", text: Self.quote(value, 0, length))
-                        }
-                    }
-                case .weight:
-                    guard let v = decimals.parse(value, 0, length), v.isFinite, v >= 0 else {
-                        throw FTRLError(
-                            .data, "column \"\(spec.name)\": expected a weight (a finite number >= 0)", text: Self.quote(value, 0, length))
-                    }
-                    weight = Float(v)
+            if field < fields.count && pending == nil {
+                do throws(FTRLError) {
+                    try take(fields[field], field, bytes + valueStart, valueEnd - valueStart, slots, values, &f, &label, &weight)
+                } catch {
+                    // Report a wrong field count first, when there is one.
+                    pending = error
                 }
             }
             field += 1
@@ -226,6 +157,7 @@ final class DelimitedParser {
         if field != fields.count {
             throw FTRLError(.data, "expected \(fields.count) fields, found \(field)", text: Self.quote(text, start, min(i, end)))
         }
+        if let pending { throw pending }
         for (a, b, seed) in plan.crosses where present[a] && present[b] {
             let key = UInt64(hashes[a]) | UInt64(hashes[b]) << 32
             slots[f] = MurmurHash3.hash(key, seed: seed) & mask
@@ -235,6 +167,89 @@ final class DelimitedParser {
         block.labels[e] = label
         block.weights[e] = weight
         return (min(i, end), newlines, true)
+    }
+
+    /// Turns one field's value into features, the label or the weight.
+    @inline(__always)
+    private func take(
+        _ spec: FieldPlan.Field, _ field: Int, _ value: UnsafePointer<UInt8>, _ length: Int,
+        _ slots: UnsafeMutablePointer<UInt32>, _ values: UnsafeMutablePointer<Double>, _ f: inout Int,
+        _ label: inout Float, _ weight: inout Float
+    ) throws(FTRLError) {
+        let spec = spec
+        switch spec.role {
+        case .skip:
+            break
+        case .categorical:
+            if length == 0 {
+                if plan.missingFeatures {
+                    slots[f] = spec.missingHash & mask
+                    values[f] = 1
+                    f += 1
+                }
+                present[field] = false
+            } else {
+                let h = MurmurHash3.hash(UnsafeRawBufferPointer(start: value, count: length), seed: spec.seed)
+                slots[f] = h & mask
+                values[f] = 1
+                f += 1
+                hashes[field] = h
+                present[field] = true
+            }
+        case .numeric:
+            if length == 0 {
+                if plan.missingFeatures {
+                    slots[f] = spec.missingHash & mask
+                    values[f] = 1
+                    f += 1
+                }
+                present[field] = false
+            } else {
+                guard let v = decimals.parse(value, 0, length), v.isFinite else {
+                    throw FTRLError(.data, "column \"\(spec.name)\": expected a number", text: Self.quote(value, 0, length))
+                }
+                switch plan.transform {
+                case .log1p:
+                    let x = v < 0 ? -log1p(-v) : log1p(v)
+                    if x != 0 {
+                        slots[f] = spec.numericHash & mask
+                        values[f] = x
+                        f += 1
+                    }
+                case .raw:
+                    if v != 0 {
+                        slots[f] = spec.numericHash & mask
+                        values[f] = v
+                        f += 1
+                    }
+                case .bucket:
+                    let h = Self.bucketHash(v, seed: spec.seed)
+                    slots[f] = h & mask
+                    values[f] = 1
+                    f += 1
+                    hashes[field] = h
+                    present[field] = true
+                }
+            }
+        case .label:
+            if length == 1 && (value[0] == UInt8(ascii: "1") || value[0] == UInt8(ascii: "0")) {
+                label = value[0] == UInt8(ascii: "1") ? 1 : 0
+            } else {
+                switch decimals.parse(value, 0, length) {
+                case .some(1): label = 1
+                case .some(0), .some(-1): label = 0
+                default:
+                    throw FTRLError(
+                        .data, "column \"\(spec.name)\": expected a label 0, 1, -1 or +1", text: Self.quote(value, 0, length))
+                }
+            }
+        case .weight:
+            guard let v = decimals.parse(value, 0, length), v.isFinite, v >= 0 else {
+                throw FTRLError(
+                    .data, "column \"\(spec.name)\": expected a weight (a finite number >= 0)", text: Self.quote(value, 0, length))
+            }
+            weight = Float(v)
+        }
     }
 
     /// The hash of a numeric value's bucket: small integers (-2...2) stand

@@ -214,8 +214,14 @@ public final class ExampleStream {
         if scoring {
             guard let columns = known else { throw fail(FTRLError(.data, "the model has no column names for delimited input")) }
             let names = columns.names
-            guard let first else { return .delimited(DelimitedParser(plan: FieldPlan(schema: schema, columns: columns, present: names.indices.map { $0 }, hashSeed: hasher.seed), format: format, hasher: hasher)) }
-            let looksLikeHeader = !Self.isPositional(names) && first.fields.count >= 2 && first.fields.allSatisfy { names.contains($0) }
+            guard let first else {
+                return .delimited(
+                    DelimitedParser(
+                        plan: FieldPlan(schema: schema, columns: columns, present: names.indices.map { $0 }, hashSeed: hasher.seed),
+                        format: format, hasher: hasher))
+            }
+            let looksLikeHeader =
+                !Self.isPositional(names) && first.fields.count >= 2 && first.fields.allSatisfy { names.contains($0) }
                 && Set(first.fields).count == first.fields.count
             if looksLikeHeader {
                 present = first.fields.map { names.firstIndex(of: $0) }
@@ -232,7 +238,10 @@ public final class ExampleStream {
                     line: line)
             }
             publish(columns)
-            return .delimited(DelimitedParser(plan: FieldPlan(schema: schema, columns: columns, present: present, hashSeed: hasher.seed), format: format, hasher: hasher))
+            return .delimited(
+                DelimitedParser(
+                    plan: FieldPlan(schema: schema, columns: columns, present: present, hashSeed: hasher.seed), format: format,
+                    hasher: hasher))
         }
         let columns: ResolvedColumns
         if schema.hasHeader {
@@ -241,7 +250,10 @@ public final class ExampleStream {
             }
             if let known {
                 if first.fields != known.names {
-                    throw fail(FTRLError(.data, "the header differs from the columns \(ResolvedColumns.summary(known.names))", text: first.fields.joined(separator: String(UnicodeScalar(format.separator)))), line: line)
+                    throw fail(
+                        FTRLError(
+                            .data, "the header differs from the columns \(ResolvedColumns.summary(known.names))",
+                            text: first.fields.joined(separator: String(UnicodeScalar(format.separator)))), line: line)
                 }
                 columns = known
             } else {
@@ -265,7 +277,9 @@ public final class ExampleStream {
         }
         publish(columns)
         present = columns.names.indices.map { $0 }
-        return .delimited(DelimitedParser(plan: FieldPlan(schema: schema, columns: columns, present: present, hashSeed: hasher.seed), format: format, hasher: hasher))
+        return .delimited(
+            DelimitedParser(
+                plan: FieldPlan(schema: schema, columns: columns, present: present, hashSeed: hasher.seed), format: format, hasher: hasher))
     }
 
     /// Whether column names are just positions 1...N (a headerless file without --columns).

@@ -138,7 +138,8 @@ public struct ResolvedColumns: Equatable, Sendable {
         } else if !named && !names.isEmpty {
             label = 0
         } else {
-            throw FTRLError(.usage, "no label column: none is named label, click or Label; name it with --label (columns: \(Self.summary(names)))")
+            throw FTRLError(
+                .usage, "no label column: none is named label, click or Label; name it with --label (columns: \(Self.summary(names)))")
         }
         try assign([label], .label, "--label")
         if let w = schema.weight { try assign(try resolve(w, "--weight"), .weight, "--weight") }

@@ -57,7 +57,7 @@ public struct InputSchema: Equatable, Sendable {
     /// Whether every categorical pair is crossed.
     public var allInteractions = false
     /// Whether an empty value adds a per-column "missing" feature.
-    public var missingFeatures = false
+    public var missingFeatures = true
 
     public init() {}
 
@@ -160,10 +160,13 @@ extension InputSchema {
                 allInteractions = true
                 interactions = []
             } else {
-                guard case .array(let pairs) = value else { throw FTRLError(.usage, "config key interactions must be \"all\" or a list of pairs") }
+                guard case .array(let pairs) = value else {
+                    throw FTRLError(.usage, "config key interactions must be \"all\" or a list of pairs")
+                }
                 var out: [[String]] = []
                 for pair in pairs {
-                    guard case .array(let names) = pair, names.count == 2, case .string(let a) = names[0], case .string(let b) = names[1] else {
+                    guard case .array(let names) = pair, names.count == 2, case .string(let a) = names[0], case .string(let b) = names[1]
+                    else {
                         throw FTRLError(.usage, "config key interactions must hold pairs of column names")
                     }
                     out.append([a, b])

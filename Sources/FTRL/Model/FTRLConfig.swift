@@ -122,28 +122,29 @@ extension FTRLConfig {
     /// The config as JSON, Keras keys first, in a fixed order.
     public var json: JSON {
         func opt(_ d: Double?) -> JSON { d.map { .number($0) } ?? .null }
-        return .object([
-            ("learning_rate", schedule?.json ?? .number(learningRate)),
-            ("learning_rate_power", .number(learningRatePower)),
-            ("initial_accumulator_value", .number(initialAccumulatorValue)),
-            ("l1_regularization_strength", .number(l1)),
-            ("l2_regularization_strength", .number(l2)),
-            ("l2_shrinkage_regularization_strength", .number(l2Shrinkage)),
-            ("beta", .number(beta)),
-            ("clipnorm", opt(clipnorm)),
-            ("clipvalue", opt(clipvalue)),
-            ("global_clipnorm", opt(globalClipnorm)),
-            ("use_ema", .bool(useEMA)),
-            ("ema_momentum", .number(emaMomentum)),
-            ("ema_overwrite_frequency", emaOverwriteFrequency.map { .number(Double($0)) } ?? .null),
-            ("batch_size", .number(Double(batchSize))),
-            ("epochs", .number(Double(epochs))),
-            ("bits", .number(Double(bits))),
-            ("dtype", .string(dtype.rawValue)),
-            ("example_weights", .bool(exampleWeights)),
-            ("hash", .string(hash.rawValue)),
-            ("hash_seed", .number(Double(hashSeed))),
-        ] + schema.jsonMembers)
+        return .object(
+            [
+                ("learning_rate", schedule?.json ?? .number(learningRate)),
+                ("learning_rate_power", .number(learningRatePower)),
+                ("initial_accumulator_value", .number(initialAccumulatorValue)),
+                ("l1_regularization_strength", .number(l1)),
+                ("l2_regularization_strength", .number(l2)),
+                ("l2_shrinkage_regularization_strength", .number(l2Shrinkage)),
+                ("beta", .number(beta)),
+                ("clipnorm", opt(clipnorm)),
+                ("clipvalue", opt(clipvalue)),
+                ("global_clipnorm", opt(globalClipnorm)),
+                ("use_ema", .bool(useEMA)),
+                ("ema_momentum", .number(emaMomentum)),
+                ("ema_overwrite_frequency", emaOverwriteFrequency.map { .number(Double($0)) } ?? .null),
+                ("batch_size", .number(Double(batchSize))),
+                ("epochs", .number(Double(epochs))),
+                ("bits", .number(Double(bits))),
+                ("dtype", .string(dtype.rawValue)),
+                ("example_weights", .bool(exampleWeights)),
+                ("hash", .string(hash.rawValue)),
+                ("hash_seed", .number(Double(hashSeed))),
+            ] + schema.jsonMembers)
     }
 
     /// The config as the JSON text that `init(json:)` reads back.

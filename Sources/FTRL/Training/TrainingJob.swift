@@ -60,7 +60,9 @@ public struct TrainingJob {
             }
         }
         // The format a file name implies, unless a flag, a config or the model says.
-        if resumed == nil && options.overrides.input.format == nil && options.overrides.input.preset == nil && config.schema.format == .libsvm {
+        if resumed == nil && options.overrides.input.format == nil && options.overrides.input.preset == nil
+            && config.schema.format == .libsvm
+        {
             let implied = Set(options.inputs.filter { $0 != "-" }.map { InputFormat.implied(by: $0) })
             if implied.count > 1 {
                 throw FTRLError(.usage, "the input files have different formats (\(options.inputs.joined(separator: " "))); give --format")
