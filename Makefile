@@ -1,10 +1,10 @@
-# ftrl: make demo | test | bench | lint | install [PREFIX=/usr/local] | deps
+# ftrl: make demo | test | bench | quality | lint | install [PREFIX=/usr/local] | deps
 SWIFT   ?= swift
 PREFIX  ?= /usr/local
 RELEASE := .build/release
 TOOLS   := ftrl-train ftrl-predict ftrl-model
 
-.PHONY: all deps build demo test bench lint install clean
+.PHONY: all deps build demo test bench quality lint install clean
 
 all: build
 
@@ -39,6 +39,10 @@ test: deps
 # Side-by-side speed and quality against Vowpal Wabbit; results go to bench-work/.
 bench: build
 	python3 Benchmarks/bench.py
+
+# Holdout logloss at default settings against Vowpal Wabbit on ../shared/data's real logs.
+quality: build
+	python3 Benchmarks/quality.py
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift

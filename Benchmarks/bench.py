@@ -14,8 +14,9 @@ gzip'd. Then runs, alternating, REPS times each:
 (VW's L2 enters its update undoubled, ours as Keras' 2 * l2.) It reports the
 medians of wall time, examples per second and peak memory, the holdout
 logloss/AUC of both, ftrl's own time profile, and gzip -dc as the floor.
-ftrl-train also runs with --ema in the same alternation, to measure what
-keeping moving averages costs. Environment: ROWS (1000000), TEST_ROWS
+ftrl-train also runs with --ema, and on the same rows as Criteo TSV
+(`--preset criteo`: label, 13 integer columns, 26 hex categorical columns),
+in the same alternation. Environment: ROWS (1000000), TEST_ROWS
 (100000), REPS (3), WORK (bench-work).
 """
 import math
@@ -107,10 +108,13 @@ def main():
     test_svm = generate("libsvm", TEST_ROWS, ROWS, "test_%s.libsvm.gz" % tag,
                         ("--true-prob", os.path.join(WORK, "test_%s.trueprob" % tag)))
     test_vw = generate("vw", TEST_ROWS, ROWS, "test_%s.vw.gz" % tag)
+    train_tsv = generate("criteo", ROWS, 0, "train_%s.tsv.gz" % tag)
+    test_tsv = generate("criteo", TEST_ROWS, ROWS, "test_%s.tsv.gz" % tag)
+    tsv_model = os.path.join(WORK, "ours_tsv.ftrl")
     model = os.path.join(WORK, "ours.ftrl")
     vw_model = os.path.join(WORK, "vw.model")
 
-    runs = {"ours": [], "ours_ema": [], "vw": [], "gzip": []}
+    runs = {"ours": [], "ours_ema": [], "ours_tsv": [], "vw": [], "gzip": []}
     ema_model = os.path.join(WORK, "ours_ema.ftrl")
     subprocess.run(["cat", train_svm, train_vw], stdout=subprocess.DEVNULL)  # warm the page cache
     for rep in range(1, REPS + 1):
@@ -120,6 +124,9 @@ def main():
         wall, rss, _ = timed([os.path.join(BIN, "ftrl-train"), "-q", *OURS, "--ema", "-m", ema_model, train_svm])
         runs["ours_ema"].append((wall, rss))
         log("rep %d ftrl --ema %.2f s  %.0f ex/s  %.0f MiB" % (rep, wall, ROWS / wall, rss))
+        wall, rss, _ = timed([os.path.join(BIN, "ftrl-train"), "-q", *OURS, "--preset", "criteo", "-m", tsv_model, train_tsv])
+        runs["ours_tsv"].append((wall, rss))
+        log("rep %d ftrl TSV   %.2f s  %.0f ex/s  %.0f MiB" % (rep, wall, ROWS / wall, rss))
         wall, rss, _ = timed(VW + ["-d", train_vw, *VW_FLAGS, "-f", vw_model, "--quiet"])
         runs["vw"].append((wall, rss))
         log("rep %d vw         %.2f s  %.0f ex/s  %.0f MiB" % (rep, wall, ROWS / wall, rss))
@@ -141,6 +148,9 @@ def main():
     ema_pred = subprocess.run([os.path.join(BIN, "ftrl-predict"), "-m", ema_model, test_svm],
                               capture_output=True, text=True, check=True).stdout.split()
     q_ema = quality(labels, [float(x) for x in ema_pred])
+    tsv_pred = subprocess.run([os.path.join(BIN, "ftrl-predict"), "-m", tsv_model, test_tsv],
+                              capture_output=True, text=True, check=True).stdout.split()
+    q_tsv = quality(labels, [float(x) for x in tsv_pred])
     q_vw = quality(labels, vw_pred)
     true_p = [float(l) for l in open(os.path.join(WORK, "test_%s.trueprob" % tag))]
     q_true = quality(labels, true_p)
@@ -158,16 +168,19 @@ def main():
     out.append("|---|---|---|---|---|---|")
     out.append("| ftrl-train | %.2f | %s | %.0f | %.5f | %.5f |" % (med["ours"][0], format(int(ROWS / med["ours"][0]), ","), med["ours"][1], *q_ours))
     out.append("| ftrl-train --ema (momentum 0.99) | %.2f | %s | %.0f | %.5f | %.5f |" % (med["ours_ema"][0], format(int(ROWS / med["ours_ema"][0]), ","), med["ours_ema"][1], *q_ema))
+    out.append("| ftrl-train --preset criteo (TSV) | %.2f | %s | %.0f | %.5f | %.5f |" % (med["ours_tsv"][0], format(int(ROWS / med["ours_tsv"][0]), ","), med["ours_tsv"][1], *q_tsv))
     out.append("| vw %s --ftrl | %.2f | %s | %.0f | %.5f | %.5f |" % (version, med["vw"][0], format(int(ROWS / med["vw"][0]), ","), med["vw"][1], *q_vw))
     out.append("| gzip -dc (floor) | %.2f | %s | %.0f | | |" % (med["gzip"][0], format(int(ROWS / med["gzip"][0]), ","), med["gzip"][1]))
     out.append("| true model (Bayes) | | | | %.5f | %.5f |" % q_true)
     out.append("")
     out.append("speed ratio ftrl/vw (examples per wall second): %.2fx; logloss difference ftrl - vw: %+.5f"
                % (med["vw"][0] / med["ours"][0], q_ours[0] - q_vw[0]))
+    out.append("speed ratio ftrl TSV/vw (examples per wall second): %.2fx" % (med["vw"][0] / med["ours_tsv"][0]))
     out.append("EMA cost: %.1f%% of ftrl's examples per second (ex/s with --ema / without = %.3f)"
                % (100 * (1 - med["ours"][0] / med["ours_ema"][0]), med["ours"][0] / med["ours_ema"][0]))
-    out.append("per-rep walls: ftrl %s; ftrl --ema %s; vw %s" % (["%.2f" % w for w, _ in runs["ours"]],
-               ["%.2f" % w for w, _ in runs["ours_ema"]], ["%.2f" % w for w, _ in runs["vw"]]))
+    out.append("per-rep walls: ftrl %s; ftrl --ema %s; ftrl TSV %s; vw %s" % (["%.2f" % w for w, _ in runs["ours"]],
+               ["%.2f" % w for w, _ in runs["ours_ema"]], ["%.2f" % w for w, _ in runs["ours_tsv"]],
+               ["%.2f" % w for w, _ in runs["vw"]]))
     out.extend(profile)
     text = "\n".join(out) + "\n"
     open(os.path.join(WORK, "results.md"), "w").write(text)

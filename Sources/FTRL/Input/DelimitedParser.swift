@@ -22,6 +22,13 @@ final class DelimitedParser {
     private let hashes: UnsafeMutablePointer<UInt32>
     private let present: UnsafeMutablePointer<Bool>
     private let perRecord: Int
+    private let specs: UnsafeMutablePointer<FieldPlan.Field>
+    private let fieldCount: Int
+    /// log1p(k) for the small whole numbers that most count columns hold.
+    private let log1pTable: UnsafeMutablePointer<Double>
+    private static var tabulated: Int { 4096 }
+    /// The first problem in the record being parsed (cold path).
+    private var failure: FTRLError?
 
     init(plan: FieldPlan, format: InputFormat, hasher: FeatureHasher) {
         self.plan = plan
@@ -33,9 +40,16 @@ final class DelimitedParser {
         present = .allocate(capacity: max(plan.fields.count, 1))
         present.initialize(repeating: false, count: max(plan.fields.count, 1))
         perRecord = plan.fields.count + plan.crosses.count + 1
+        fieldCount = plan.fields.count
+        specs = .allocate(capacity: max(fieldCount, 1))
+        for (i, f) in plan.fields.enumerated() { specs[i] = f }
+        log1pTable = .allocate(capacity: Self.tabulated)
+        for k in 0..<Self.tabulated { log1pTable[k] = log1p(Double(k)) }
     }
 
     deinit {
+        specs.deallocate()
+        log1pTable.deallocate()
         scratch.deallocate()
         hashes.deallocate()
         present.deallocate()
@@ -92,14 +106,15 @@ final class DelimitedParser {
 
         let slots = block.slots
         let values = block.values
-        let fields = plan.fields
+        let specs = self.specs
+        let fieldCount = self.fieldCount
         var i = start
         var field = 0
         var newlines = 0
         var label = Float.nan
         var weight: Float = 1
         var atEnd = false
-        var pending: FTRLError?
+        var failed = false
         while !atEnd {
             var valueStart = i
             var valueEnd: Int
@@ -144,20 +159,19 @@ final class DelimitedParser {
                 newlines += 1
             }
             i += 1
-            if field < fields.count && pending == nil {
-                do throws(FTRLError) {
-                    try take(fields[field], field, bytes + valueStart, valueEnd - valueStart, slots, values, &f, &label, &weight)
-                } catch {
-                    // Report a wrong field count first, when there is one.
-                    pending = error
-                }
+            if field < fieldCount && !failed {
+                // A bad value is reported after the field count is checked.
+                failed = !take(specs[field], field, bytes + valueStart, valueEnd - valueStart, slots, values, &f, &label, &weight)
             }
             field += 1
         }
-        if field != fields.count {
-            throw FTRLError(.data, "expected \(fields.count) fields, found \(field)", text: Self.quote(text, start, min(i, end)))
+        if field != fieldCount {
+            throw FTRLError(.data, "expected \(fieldCount) fields, found \(field)", text: Self.quote(text, start, min(i, end)))
         }
-        if let pending { throw pending }
+        if failed, let failure {
+            self.failure = nil
+            throw failure
+        }
         for (a, b, seed) in plan.crosses where present[a] && present[b] {
             let key = UInt64(hashes[a]) | UInt64(hashes[b]) << 32
             slots[f] = MurmurHash3.hash(key, seed: seed) & mask
@@ -170,12 +184,13 @@ final class DelimitedParser {
     }
 
     /// Turns one field's value into features, the label or the weight.
+    /// - Returns: false, with `failure` set, for a value that does not fit its column.
     @inline(__always)
     private func take(
         _ spec: FieldPlan.Field, _ field: Int, _ value: UnsafePointer<UInt8>, _ length: Int,
         _ slots: UnsafeMutablePointer<UInt32>, _ values: UnsafeMutablePointer<Double>, _ f: inout Int,
         _ label: inout Float, _ weight: inout Float
-    ) throws(FTRLError) {
+    ) -> Bool {
         let spec = spec
         switch spec.role {
         case .skip:
@@ -206,11 +221,16 @@ final class DelimitedParser {
                 present[field] = false
             } else {
                 guard let v = decimals.parse(value, 0, length), v.isFinite else {
-                    throw FTRLError(.data, "column \"\(spec.name)\": expected a number", text: Self.quote(value, 0, length))
+                    return fail(field, "expected a number", value, length)
                 }
                 switch plan.transform {
                 case .log1p:
-                    let x = v < 0 ? -log1p(-v) : log1p(v)
+                    let x: Double
+                    if v >= 0 && v < Double(Self.tabulated) && v == v.rounded(.towardZero) {
+                        x = log1pTable[Int(v)]
+                    } else {
+                        x = v < 0 ? -log1p(-v) : log1p(v)
+                    }
                     if x != 0 {
                         slots[f] = spec.numericHash & mask
                         values[f] = x
@@ -239,17 +259,22 @@ final class DelimitedParser {
                 case .some(1): label = 1
                 case .some(0), .some(-1): label = 0
                 default:
-                    throw FTRLError(
-                        .data, "column \"\(spec.name)\": expected a label 0, 1, -1 or +1", text: Self.quote(value, 0, length))
+                    return fail(field, "expected a label 0, 1, -1 or +1", value, length)
                 }
             }
         case .weight:
             guard let v = decimals.parse(value, 0, length), v.isFinite, v >= 0 else {
-                throw FTRLError(
-                    .data, "column \"\(spec.name)\": expected a weight (a finite number >= 0)", text: Self.quote(value, 0, length))
+                return fail(field, "expected a weight (a finite number >= 0)", value, length)
             }
             weight = Float(v)
         }
+        return true
+    }
+
+    @inline(never)
+    private func fail(_ field: Int, _ message: String, _ value: UnsafePointer<UInt8>, _ length: Int) -> Bool {
+        failure = FTRLError(.data, "column \"\(plan.names[field])\": \(message)", text: Self.quote(value, 0, length))
+        return false
     }
 
     /// The hash of a numeric value's bucket: small integers (-2...2) stand

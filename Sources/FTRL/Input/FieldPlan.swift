@@ -10,10 +10,9 @@ struct FieldPlan {
         case categorical
     }
 
+    /// One field's work, plain data (no references), read once per value.
     struct Field {
         var role: Role
-        /// The model column's name (for messages).
-        var name: String
         /// MurmurHash3 of the column name: the seed of its values' hashes.
         var seed: UInt32
         /// The full hash of the column's numeric feature (log1p, raw).
@@ -25,6 +24,8 @@ struct FieldPlan {
     }
 
     var fields: [Field]
+    /// The model column's name of each field (for messages).
+    var names: [String]
     /// Crosses as pairs of field positions, with their seeds.
     var crosses: [(Int, Int, UInt32)]
     var transform: NumericTransform
@@ -42,12 +43,15 @@ struct FieldPlan {
     /// `present` (positions into `columns`, in file order).
     init(schema: InputSchema, columns: ResolvedColumns, present: [Int?], hashSeed: UInt32) {
         var fields: [Field] = []
+        var names: [String] = []
         for position in present {
             guard let c = position else {
-                fields.append(Field(role: .skip, name: "", seed: 0, numericHash: 0, missingHash: 0, crossed: false))
+                fields.append(Field(role: .skip, seed: 0, numericHash: 0, missingHash: 0, crossed: false))
+                names.append("")
                 continue
             }
             let name = columns.names[c]
+            names.append(name)
             let seed = Self.seed(of: name, hashSeed: hashSeed)
             let role: Role
             switch columns.roles[c] {
@@ -61,7 +65,7 @@ struct FieldPlan {
             let missing: [UInt8] = [0]
             fields.append(
                 Field(
-                    role: role, name: name, seed: seed, numericHash: MurmurHash3.hash(empty, seed: seed),
+                    role: role, seed: seed, numericHash: MurmurHash3.hash(empty, seed: seed),
                     missingHash: missing.withUnsafeBytes { MurmurHash3.hash($0, seed: seed) }, crossed: false))
         }
         var crosses: [(Int, Int, UInt32)] = []
@@ -73,6 +77,7 @@ struct FieldPlan {
             fields[pb].crossed = true
         }
         self.fields = fields
+        self.names = names
         self.crosses = crosses
         transform = schema.numericTransform
         missingFeatures = schema.missingFeatures
