@@ -191,65 +191,56 @@ final class DelimitedParser {
         _ slots: UnsafeMutablePointer<UInt32>, _ values: UnsafeMutablePointer<Double>, _ f: inout Int,
         _ label: inout Float, _ weight: inout Float
     ) -> Bool {
-        let spec = spec
+        if length == 0 && (spec.role == .categorical || spec.role == .numeric) {
+            // A missing value: only the column's missing feature, if wanted.
+            if plan.missingFeatures {
+                slots[f] = spec.missingHash & mask
+                values[f] = 1
+                f += 1
+            }
+            present[field] = false
+            return true
+        }
         switch spec.role {
         case .skip:
             break
         case .categorical:
-            if length == 0 {
-                if plan.missingFeatures {
-                    slots[f] = spec.missingHash & mask
-                    values[f] = 1
+            let h = MurmurHash3.hash(UnsafeRawBufferPointer(start: value, count: length), seed: spec.seed)
+            slots[f] = h & mask
+            values[f] = 1
+            f += 1
+            hashes[field] = h
+            present[field] = true
+        case .numeric:
+            guard let v = decimals.parse(value, 0, length), v.isFinite else {
+                return fail(field, "expected a number", value, length)
+            }
+            switch plan.transform {
+            case .log1p:
+                let x: Double
+                if v >= 0 && v < Double(Self.tabulated) && v == v.rounded(.towardZero) {
+                    x = log1pTable[Int(v)]
+                } else {
+                    x = v < 0 ? -log1p(-v) : log1p(v)
+                }
+                if x != 0 {
+                    slots[f] = spec.numericHash & mask
+                    values[f] = x
                     f += 1
                 }
-                present[field] = false
-            } else {
-                let h = MurmurHash3.hash(UnsafeRawBufferPointer(start: value, count: length), seed: spec.seed)
+            case .raw:
+                if v != 0 {
+                    slots[f] = spec.numericHash & mask
+                    values[f] = v
+                    f += 1
+                }
+            case .bucket:
+                let h = Self.bucketHash(v, seed: spec.seed)
                 slots[f] = h & mask
                 values[f] = 1
                 f += 1
                 hashes[field] = h
                 present[field] = true
-            }
-        case .numeric:
-            if length == 0 {
-                if plan.missingFeatures {
-                    slots[f] = spec.missingHash & mask
-                    values[f] = 1
-                    f += 1
-                }
-                present[field] = false
-            } else {
-                guard let v = decimals.parse(value, 0, length), v.isFinite else {
-                    return fail(field, "expected a number", value, length)
-                }
-                switch plan.transform {
-                case .log1p:
-                    let x: Double
-                    if v >= 0 && v < Double(Self.tabulated) && v == v.rounded(.towardZero) {
-                        x = log1pTable[Int(v)]
-                    } else {
-                        x = v < 0 ? -log1p(-v) : log1p(v)
-                    }
-                    if x != 0 {
-                        slots[f] = spec.numericHash & mask
-                        values[f] = x
-                        f += 1
-                    }
-                case .raw:
-                    if v != 0 {
-                        slots[f] = spec.numericHash & mask
-                        values[f] = v
-                        f += 1
-                    }
-                case .bucket:
-                    let h = Self.bucketHash(v, seed: spec.seed)
-                    slots[f] = h & mask
-                    values[f] = 1
-                    f += 1
-                    hashes[field] = h
-                    present[field] = true
-                }
             }
         case .label:
             if length == 1 && (value[0] == UInt8(ascii: "1") || value[0] == UInt8(ascii: "0")) {
