@@ -72,6 +72,31 @@ struct DelimitedInputTests {
         #expect(try Tools.run("ftrl-predict", ["-m", model, other]).stdout == base)
     }
 
+    /// Several CSV files, each with its header, read as one log; resuming on
+    /// the second gives the same model as one run over both.
+    @Test func csvFilesWithHeadersAndResume() throws {
+        let dir = try TemporaryDirectory()
+        let rows = Self.tsv(rows: 2000).split(separator: "\n").map { $0.replacingOccurrences(of: "\t", with: ",") }
+        let header = Self.columns + "\n"
+        let all = try dir.write("all.csv", header + rows.joined(separator: "\n") + "\n")
+        let a = try dir.write("a.csv", header + rows[0..<800].joined(separator: "\n") + "\n")
+        let b = try dir.write("b.csv", header + rows[800...].joined(separator: "\n") + "\n")
+        let flags = ["-q", "--bits", "15", "--numeric", "I1-I2", "--interactions", "C1:C2"]
+        #expect(try Tools.run("ftrl-train", flags + ["-m", dir.path("one.ftrl"), all]).status == 0)
+        #expect(try Tools.run("ftrl-train", flags + ["-m", dir.path("two.ftrl"), a, b]).status == 0)
+        #expect(try Tools.run("ftrl-train", flags + ["-m", dir.path("r.ftrl"), a]).status == 0)
+        let resumed = try Tools.run("ftrl-train", ["-q", "--resume", dir.path("r.ftrl"), "-m", dir.path("r.ftrl"), b])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let one = try Data(contentsOf: URL(fileURLWithPath: dir.path("one.ftrl")))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir.path("two.ftrl"))) == one)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir.path("r.ftrl"))) == one)
+        // A file whose header disagrees is refused, naming it.
+        let other = try dir.write("other.csv", "label,I1,I2,C1,C2,C9\n" + rows[0..<10].joined(separator: "\n") + "\n")
+        let refused = try Tools.run("ftrl-train", flags + ["-m", dir.path("x.ftrl"), a, other])
+        #expect(refused.status == 65)
+        #expect(refused.stderr.contains("other.csv:1:"), "\(refused.stderr)")
+    }
+
     @Test func weightColumnEqualsExampleWeightsFile() throws {
         let dir = try TemporaryDirectory()
         let rows = Self.tsv(rows: 1000).split(separator: "\n").map(String.init)
