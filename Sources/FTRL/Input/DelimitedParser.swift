@@ -112,7 +112,7 @@ final class DelimitedParser {
         var field = 0
         var newlines = 0
         var label = Float.nan
-        var weight: Float = 1
+        var weight: Double = 1
         var atEnd = false
         var failed = false
         while !atEnd {
@@ -189,7 +189,7 @@ final class DelimitedParser {
     private func take(
         _ spec: FieldPlan.Field, _ field: Int, _ value: UnsafePointer<UInt8>, _ length: Int,
         _ slots: UnsafeMutablePointer<UInt32>, _ values: UnsafeMutablePointer<Double>, _ f: inout Int,
-        _ label: inout Float, _ weight: inout Float
+        _ label: inout Float, _ weight: inout Double
     ) -> Bool {
         if length == 0 && (spec.role == .categorical || spec.role == .numeric) {
             // A missing value: only the column's missing feature, if wanted.
@@ -257,7 +257,7 @@ final class DelimitedParser {
             guard let v = decimals.parse(value, 0, length), v.isFinite, v >= 0 else {
                 return fail(field, "expected a weight (a finite number >= 0)", value, length)
             }
-            weight = Float(v)
+            weight = v
         }
         return true
     }

@@ -12,7 +12,7 @@ public final class ExampleBlock {
     /// 0 or 1 per example; NaN for an unlabeled example.
     public let labels: UnsafeMutablePointer<Float>
     /// An importance weight per example, from a weight column.
-    public let weights: UnsafeMutablePointer<Float>
+    public let weights: UnsafeMutablePointer<Double>
     /// Whether `weights` holds the examples' weights (else they are all 1).
     public internal(set) var hasWeights = false
     /// `count + 1` feature offsets.

@@ -219,7 +219,7 @@ public final class Trainer<F: FTRLScalar> {
             lossSum += LogLoss.of(p.asDouble, label: y == 1)
             var residual = p - y
             if let weights { residual *= F(fromDouble: weights[firstRow + e]) }
-            if let rowWeights { residual *= F(rowWeights[e]) }
+            if let rowWeights { residual *= F(fromDouble: rowWeights[e]) }
             for j in lo..<hi {
                 current.gradients.add(slots[j], residual * F(fromDouble: values[j]))
             }
