@@ -1,5 +1,6 @@
 /// Settings given on the command line, each nil when not given; they
-/// override a config file or a resumed model's config.
+/// override a config file or a resumed model's config. Each property is the
+/// `FTRLConfig` setting of the same name (the Keras key in the README).
 public struct ConfigOverrides: Sendable {
     public var learningRate: Double?
     public var learningRatePower: Double?
@@ -81,7 +82,8 @@ public struct ConfigOverrides: Sendable {
 }
 
 /// The `--schedule` flags: a Keras schedule built from flags, or the
-/// parameters of the schedule already in force changed.
+/// parameters of the schedule already in force changed. Each property is the
+/// schedule parameter of the same name (`decay_steps`, `t_mul`, ...).
 public struct ScheduleOptions: Sendable {
     /// `constant` or a schedule name (Keras class name or its kebab-case form).
     public var name: String?
@@ -194,7 +196,8 @@ public struct ScheduleOptions: Sendable {
     }
 }
 
-/// The flags that describe CSV and TSV input.
+/// The flags that describe CSV and TSV input; each property is the
+/// `InputSchema` setting of the same name, `preset` a named layout.
 public struct SchemaOptions: Sendable {
     public var preset: String?
     public var format: InputFormat?
