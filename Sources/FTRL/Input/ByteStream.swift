@@ -29,9 +29,6 @@ final class ByteStream {
     private var inflater: UnsafeMutablePointer<inflate_state>?
     private var memberDone = false
 
-    /// Whether the input turned out to be gzip (known after the first read).
-    var isGzip: Bool { mode == .gzip }
-
     /// Opens `path`, or standard input for `-`.
     /// - Throws: `FTRLError` (.noInput) when the file cannot be opened.
     init(path: String) throws(FTRLError) {

@@ -205,42 +205,21 @@ final class DelimitedParser {
         case .skip:
             break
         case .categorical:
-            let h = MurmurHash3.hash(UnsafeRawBufferPointer(start: value, count: length), seed: spec.seed)
-            slots[f] = h & mask
-            values[f] = 1
-            f += 1
-            hashes[field] = h
-            present[field] = true
+            emitValue(MurmurHash3.hash(UnsafeRawBufferPointer(start: value, count: length), seed: spec.seed), field, slots, values, &f)
         case .numeric:
             guard let v = decimals.parse(value, 0, length), v.isFinite else {
                 return fail(field, "expected a number", value, length)
             }
             switch plan.transform {
-            case .log1p:
-                let x: Double
-                if v >= 0 && v < Double(Self.tabulated) && v == v.rounded(.towardZero) {
-                    x = log1pTable[Int(v)]
-                } else {
-                    x = v < 0 ? -log1p(-v) : log1p(v)
-                }
+            case .bucket:
+                emitValue(Self.bucketHash(v, seed: spec.seed), field, slots, values, &f)
+            case .log1p, .raw:
+                let x = plan.transform == .raw ? v : signedLog1p(v)
                 if x != 0 {
                     slots[f] = spec.numericHash & mask
                     values[f] = x
                     f += 1
                 }
-            case .raw:
-                if v != 0 {
-                    slots[f] = spec.numericHash & mask
-                    values[f] = v
-                    f += 1
-                }
-            case .bucket:
-                let h = Self.bucketHash(v, seed: spec.seed)
-                slots[f] = h & mask
-                values[f] = 1
-                f += 1
-                hashes[field] = h
-                present[field] = true
             }
         case .label:
             if length == 1 && (value[0] == UInt8(ascii: "1") || value[0] == UInt8(ascii: "0")) {
@@ -260,6 +239,25 @@ final class DelimitedParser {
             weight = v
         }
         return true
+    }
+
+    /// A feature of value 1 for a value's hash, remembered for crosses.
+    @inline(__always)
+    private func emitValue(
+        _ h: UInt32, _ field: Int, _ slots: UnsafeMutablePointer<UInt32>, _ values: UnsafeMutablePointer<Double>, _ f: inout Int
+    ) {
+        slots[f] = h & mask
+        values[f] = 1
+        f += 1
+        hashes[field] = h
+        present[field] = true
+    }
+
+    /// `sign(v) * log1p(|v|)`, from the table for small whole numbers.
+    @inline(__always)
+    private func signedLog1p(_ v: Double) -> Double {
+        if v >= 0 && v < Double(Self.tabulated) && v == v.rounded(.towardZero) { return log1pTable[Int(v)] }
+        return v < 0 ? -log1p(-v) : log1p(v)
     }
 
     @inline(never)

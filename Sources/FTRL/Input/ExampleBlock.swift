@@ -47,9 +47,6 @@ public final class ExampleBlock {
     /// Whether another example fits.
     var isFull: Bool { count == exampleCapacity }
 
-    /// The number of features of all examples.
-    var featureCount: Int { offsets[count] }
-
     /// Empties the block.
     func reset() {
         count = 0

@@ -19,8 +19,6 @@ struct FieldPlan {
         var numericHash: UInt32
         /// The full hash of the column's "missing" feature.
         var missingHash: UInt32
-        /// Whether a value of this field takes part in a cross.
-        var crossed: Bool
     }
 
     var fields: [Field]
@@ -30,8 +28,6 @@ struct FieldPlan {
     var crosses: [(Int, Int, UInt32)]
     var transform: NumericTransform
     var missingFeatures: Bool
-    /// Whether rows carry a label (a training plan always does).
-    var hasLabel: Bool
     var hasWeight: Bool
 
     /// The hash of a column name: the seed of its values.
@@ -46,7 +42,7 @@ struct FieldPlan {
         var names: [String] = []
         for position in present {
             guard let c = position else {
-                fields.append(Field(role: .skip, seed: 0, numericHash: 0, missingHash: 0, crossed: false))
+                fields.append(Field(role: .skip, seed: 0, numericHash: 0, missingHash: 0))
                 names.append("")
                 continue
             }
@@ -66,22 +62,19 @@ struct FieldPlan {
             fields.append(
                 Field(
                     role: role, seed: seed, numericHash: MurmurHash3.hash(empty, seed: seed),
-                    missingHash: missing.withUnsafeBytes { MurmurHash3.hash($0, seed: seed) }, crossed: false))
+                    missingHash: missing.withUnsafeBytes { MurmurHash3.hash($0, seed: seed) }))
         }
         var crosses: [(Int, Int, UInt32)] = []
         for (a, b) in columns.crosses {
             guard let pa = present.firstIndex(of: a), let pb = present.firstIndex(of: b) else { continue }
             let key = Array((columns.names[a] + "\u{1F}" + columns.names[b]).utf8)
             crosses.append((pa, pb, key.withUnsafeBytes { MurmurHash3.hash($0, seed: hashSeed) }))
-            fields[pa].crossed = true
-            fields[pb].crossed = true
         }
         self.fields = fields
         self.names = names
         self.crosses = crosses
         transform = schema.numericTransform
         missingFeatures = schema.missingFeatures
-        hasLabel = fields.contains { $0.role == .label }
         hasWeight = fields.contains { $0.role == .weight }
     }
 }
