@@ -24,13 +24,14 @@ let package = Package(
             providers: [.apt(["libisal-dev"])]
         ),
         .target(name: "CFTRLShims"),
+        .target(name: "CTrainStartup", dependencies: ["CFTRLShims"]),
         .target(
             name: "FTRL",
             dependencies: ["CZlib", "CISAL", "CFTRLShims"]
         ),
         .executableTarget(
             name: "ftrl-train",
-            dependencies: ["FTRL", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["FTRL", "CTrainStartup", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "ftrl-predict",

@@ -17,6 +17,11 @@ static void ftrl_on_stop(int sig) {
 }
 
 void ftrl_install_stop_handlers(void) {
+    // Once per process: installing again after a first signal would take
+    // back the default action that lets a second signal end the process.
+    static int installed = 0;
+    if (installed) return;
+    installed = 1;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = ftrl_on_stop;

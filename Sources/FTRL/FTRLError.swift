@@ -23,6 +23,8 @@ public struct FTRLError: Error, CustomStringConvertible, Equatable {
     public var line: Int?
     /// The offending text, if any.
     public var text: String?
+    /// Further lines for the user: what was kept, how to go on.
+    public var notes: [String] = []
 
     /// Creates an error.
     /// - Parameters:
@@ -57,6 +59,13 @@ public struct FTRLError: Error, CustomStringConvertible, Equatable {
 }
 
 extension FTRLError {
+    /// Prints the error as `COMMAND: error: ...` on standard error, then
+    /// each note as `COMMAND: note: ...`: the one error reporter of every command.
+    public func report(as command: String) {
+        printError("\(command): error: \(self)")
+        for note in notes { printError("\(command): note: \(note)") }
+    }
+
     /// Renders raw input bytes for a message: printable ASCII as it is,
     /// everything else escaped, cut to a readable length.
     static func quote(_ bytes: UnsafeRawBufferPointer, limit: Int = 60) -> String {

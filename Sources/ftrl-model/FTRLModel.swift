@@ -15,7 +15,7 @@ func withModel(_ command: String, _ path: String, _ body: (AnyModel) throws(FTRL
     do {
         try body(try ModelFile.read(path: path))
     } catch {
-        printError("ftrl-model \(command): error: \(error)")
+        error.report(as: "ftrl-model \(command)")
         throw ExitCode(error.exitCode)
     }
 }

@@ -9,6 +9,10 @@ struct Info: ParsableCommand {
     var model: String
 
     func run() throws {
-        try withModel("info", model) { m in print(ModelReport.info(m)) }
+        try withModel("info", model) { m throws(FTRLError) in
+            let output = OutputWriter()
+            try output.line(ModelReport.info(m))
+            try output.flush()
+        }
     }
 }

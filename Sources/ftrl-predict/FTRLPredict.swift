@@ -26,7 +26,7 @@ struct FTRLPredict: ParsableCommand {
         do {
             try PredictionJob(options: options).run()
         } catch {
-            printError("ftrl-predict: error: \(error)")
+            error.report(as: "ftrl-predict")
             throw ExitCode(error.exitCode)
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CTrainStartup
 import FTRL
 import Foundation
 
@@ -30,7 +31,7 @@ struct FTRLTrain: ParsableCommand {
         commandName: "ftrl-train",
         abstract: "Train a logistic-regression click model with FTRL-Proximal on LibSVM, CSV or TSV logs (plain or gzip).",
         discussion:
-            "Exit codes: 0 ok, 64 usage, 65 bad data or model, 66 missing input, 74 I/O error, 130/143 stopped by SIGINT/SIGTERM (model written)."
+            "Exit codes: 0 ok, 64 usage, 65 bad data or model, 66 missing input, 74 I/O error, 130/143 stopped by SIGINT/SIGTERM (the -m model written, complete and resumable). On any error -m is left as it was."
     )
 
     @Argument(help: ArgumentHelp("Input files, read in order; - or none reads standard input.", valueName: "file"))
@@ -203,8 +204,24 @@ struct FTRLTrain: ParsableCommand {
     @Flag(help: "Print where the time went (reader and trainer threads) at the end.")
     var profile = false
 
-    @Option(help: ArgumentHelp("Write the model to -m every N examples (at a batch boundary).", valueName: "N"))
+    @Option(
+        help: ArgumentHelp(
+            "Write a checkpoint (a complete, resumable model) every N examples, at a batch boundary; -m is replaced only when the run succeeds.",
+            valueName: "N"))
     var checkpointEvery: Int = 0
+
+    @Option(help: ArgumentHelp("Where checkpoints go (default: the -m path + .checkpoint).", valueName: "file"))
+    var checkpoint: String?
+
+    /// SIGINT and SIGTERM are taken over before main (CTrainStartup's
+    /// constructor; installed again here, which changes nothing, should the
+    /// constructor ever not run), so that a signal at any time ends the run
+    /// with a written model (exit 130/143).
+    static func main() {
+        precondition(ftrl_train_startup_linked() == 1)
+        StopSignals.install()
+        main(nil)
+    }
 
     func run() throws {
         var options = TrainingJob.Options()
@@ -217,6 +234,7 @@ struct FTRLTrain: ParsableCommand {
         options.progressInterval = progressEvery
         options.profile = profile
         options.checkpointEvery = checkpointEvery
+        options.checkpointPath = checkpoint
         options.stopsOnSignal = true
         var o = ConfigOverrides()
         o.schedule.name = schedule
@@ -268,13 +286,15 @@ struct FTRLTrain: ParsableCommand {
         let job = TrainingJob(options: options)
         do {
             if printConfig {
-                print(try job.resolve().0.jsonText)
+                let output = OutputWriter()
+                try output.line(try job.resolve().0.jsonText)
+                try output.flush()
                 return
             }
             let status = try job.run()
             if status != 0 { throw ExitCode(status) }
         } catch let error as FTRLError {
-            printError("ftrl-train: error: \(error)")
+            error.report(as: "ftrl-train")
             throw ExitCode(error.exitCode)
         }
     }

@@ -75,6 +75,9 @@ struct LibSVMParserTests {
         var samples = [
             "0", "1", "-1", "0.1", "0.3", "1e-5", "123456789012345678", "9007199254740993", "1.7976931348623157e308",
             "4.9e-324", "2.2250738585072014e-308", "0.000001234", "-0.0", "12345.678e-3", "1e22", "1e23",
+            // Long decimals (a spreadsheet's full expansion) are numbers too.
+            "0." + String(repeating: "1", count: 500), String(repeating: "9", count: 450) + "e-449",
+            "1." + String(repeating: "0", count: 5000) + "1",
         ]
         for _ in 0..<20_000 {
             let digits = String(next() % 10_000_000_000)

@@ -71,6 +71,17 @@ struct ConfigTests {
         } throws: { ($0 as? FTRLError)?.message.contains("\"l3\"") == true }
     }
 
+    /// A character outside the BMP is written in JSON as a UTF-16
+    /// surrogate pair (`\ud83d\ude00`, as Python's json.dumps does);
+    /// a half of a pair is refused.
+    @Test func surrogatePairsRead() throws {
+        let json = try JSON.parse("{\"label\": \"\\ud83d\\ude00 \\u00e9\\u20AC\"}")
+        #expect(json["label"] == .string("\u{1F600} \u{E9}\u{20AC}"))
+        for bad in ["\"\\ud83d\"", "\"\\ude00\"", "\"\\ud83d\\u0041\"", "\"\\ud83dx\"", "\"\\u12G4\""] {
+            #expect(throws: FTRLError.self, "\(bad)") { _ = try JSON.parse(bad) }
+        }
+    }
+
     @Test func badJSONRefused() {
         for text in ["", "{", "{\"a\" 1}", "[1,]", "{\"learning_rate\": 0.1} x", "{\"learning_rate\": \"fast\"}"] {
             #expect(throws: FTRLError.self, "\(text)") { _ = try FTRLConfig(jsonText: text) }

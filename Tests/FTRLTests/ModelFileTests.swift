@@ -1,3 +1,4 @@
+import CZlib
 import Foundation
 import Testing
 @testable import FTRL
@@ -59,6 +60,41 @@ struct ModelFileTests {
             let p = try dir.write("cut.ftrl", Array(bytes[0..<cut]))
             #expect(throws: FTRLError.self, "cut \(cut)") { _ = try ModelFile.read(path: p) }
         }
+    }
+
+    /// A model whose checksum is right but whose numbers no training could
+    /// make (NaN, infinity, a negative accumulator) is refused by name.
+    @Test(arguments: [Float.nan, Float.infinity, -1])
+    func nonFiniteStateIsRefused(_ bad: Float) throws {
+        let (dir, path) = try Self.trained(.float32)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        // The first slot's n, after magic, three u32, the config, three u64,
+        // the bias (3 floats), the slot number and w.
+        let configLength = Int(bytes[16]) | Int(bytes[17]) << 8 | Int(bytes[18]) << 16 | Int(bytes[19]) << 24
+        let n = 20 + configLength + 24 + 12 + 4 + 4
+        withUnsafeBytes(of: bad.bitPattern.littleEndian) { for k in 0..<4 { bytes[n + k] = $0[k] } }
+        let crc = bytes.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, UInt32($0.count - 4))) }
+        withUnsafeBytes(of: crc.littleEndian) { for k in 0..<4 { bytes[bytes.count - 4 + k] = $0[k] } }
+        let p = try dir.write("nan.ftrl", bytes)
+        #expect {
+            _ = try ModelFile.read(path: p)
+        } throws: { ($0 as? FTRLError)?.message.contains("non-finite number or a negative accumulator") == true }
+    }
+
+    /// The temporary file of a write is fresh (O_EXCL): it is never one a
+    /// symlink planted beside the target points through.
+    @Test func temporaryFilesAreFreshAndUnpredictable() throws {
+        let dir = try Scratch()
+        let target = dir.path("m.ftrl")
+        let a = try AtomicFile.createTemporary(beside: target, reportAs: target)
+        let b = try AtomicFile.createTemporary(beside: target, reportAs: target)
+        close(a.fd)
+        close(b.fd)
+        #expect(a.path != b.path)
+        #expect(a.path.hasPrefix(target + ".tmp-\(getpid())-"))
+        // The stale-file sweep leaves the files of a live process (this one).
+        AtomicFile.removeStaleTemporaries(of: target)
+        #expect(FileManager.default.fileExists(atPath: a.path))
     }
 
     @Test func failedWriteLeavesTheOldFile() throws {

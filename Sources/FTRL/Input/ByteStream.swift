@@ -82,9 +82,33 @@ final class ByteStream {
         }
     }
 
+    /// The magic bytes of compressed or archive formats that are not gzip,
+    /// with the command that turns each into text.
+    static let foreignFormats: [(magic: [UInt8], name: String, tool: String)] = [
+        ([0x50, 0x4B, 0x03, 0x04], "a zip archive", "unzip -p"),
+        ([0x42, 0x5A, 0x68], "bzip2", "bzcat"),
+        ([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00], "xz", "xzcat"),
+        ([0x28, 0xB5, 0x2F, 0xFD], "zstd", "zstdcat"),
+        ([0x04, 0x22, 0x4D, 0x18], "lz4", "lz4cat"),
+        ([0x37, 0x7A, 0xBC, 0xAF, 0x27, 0x1C], "a 7z archive", "7z x -so"),
+    ]
+
     private func decideMode() throws(FTRLError) {
-        while rawEnd - rawStart < 2 && !sawEOF { try fillRaw() }
-        if rawEnd - rawStart >= 2 && raw[rawStart] == 0x1f && raw[rawStart + 1] == 0x8b {
+        while rawEnd - rawStart < 4 && !sawEOF { try fillRaw() }
+        let available = rawEnd - rawStart
+        for (magic, name, tool) in Self.foreignFormats where available >= magic.count {
+            var matches = true
+            for (k, b) in magic.enumerated() where raw[rawStart + k] != b { matches = false }
+            // bzip2's "BZh" is followed by the block size digit 1-9.
+            if matches && name == "bzip2" { matches = available > 3 && raw[rawStart + 3] >= 0x31 && raw[rawStart + 3] <= 0x39 }
+            if matches {
+                throw FTRLError(
+                    .data,
+                    "is \(name) data, not text or gzip: only gzip is decompressed; pipe it in instead (\(tool) FILE | ... -)",
+                    path: path)
+            }
+        }
+        if available >= 2 && raw[rawStart] == 0x1f && raw[rawStart + 1] == 0x8b {
             let z = UnsafeMutablePointer<inflate_state>.allocate(capacity: 1)
             isal_inflate_init(z)
             z.pointee.crc_flag = UInt32(ISAL_GZIP)

@@ -99,11 +99,12 @@ struct DecimalParser {
     }
 
     /// `strtod` on a NUL-terminated copy of the token; nil unless it reads
-    /// the whole token.
+    /// the whole token. Any length: a decimal with many digits is still a
+    /// number (the copy is on the heap when it is long).
     @inline(never)
     static func slow(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Double? {
         let length = end - start
-        if length <= 0 || length > 400 { return nil }
+        if length <= 0 { return nil }
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: length + 1) { buf -> Double? in
             for k in 0..<length { buf[k] = CChar(bitPattern: bytes[start + k]) }
             buf[length] = 0

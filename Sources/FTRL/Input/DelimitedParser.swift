@@ -325,7 +325,10 @@ final class DelimitedParser {
                     current.append(text[i])
                     i += 1
                 }
-                if i < end && text[i] == 0x0D { i += 1 }
+                if i < end && text[i] == 0x0D && i + 1 < end && text[i + 1] == 0x0A { i += 1 }
+                if i < end && text[i] != format.separator && text[i] != 0x0A {
+                    throw FTRLError(.data, "unexpected text after a closing quote", text: quote(text, start, end))
+                }
             } else {
                 while i < end && text[i] != format.separator && text[i] != 0x0A {
                     current.append(text[i])

@@ -93,24 +93,33 @@ public final class ExampleStream {
         return (decodeSeconds, parseSeconds, decoded)
     }
 
+    /// The longest record read: past it a record is refused (with its
+    /// line) instead of growing memory until the end of the input, which is
+    /// what an unterminated quote in CSV would do.
+    static let recordLimit = 64 << 20
+
     private func decodeLoop() {
         var carry: [UInt8] = []
+        var splitter = RecordSplitter(format: schema.format)
         do throws(FTRLError) {
             for path in paths {
                 let stream = try ByteStream(path: path)
                 var startsFile = true
+                var checkBOM = true
                 var atEnd = false
                 while !atEnd {
                     guard let chunk = chunks.takeFree() else { return }
                     chunk.path = path
                     chunk.startsFile = startsFile
+                    chunk.oversized = false
                     startsFile = false
                     chunk.length = carry.count
                     if !carry.isEmpty {
                         carry.withUnsafeBufferPointer { chunk.bytes.update(from: $0.baseAddress!, count: $0.count) }
                         carry.removeAll(keepingCapacity: true)
                     }
-                    // Fill the chunk, then cut it after its last line end.
+                    splitter.reset()
+                    // Fill the chunk, then cut it after its last record.
                     while true {
                         if chunk.length == chunk.capacity { chunk.grow() }
                         let t0 = Clock.now()
@@ -127,16 +136,28 @@ public final class ExampleStream {
                             break
                         }
                         chunk.length += n
+                        if checkBOM && chunk.length >= 3 {
+                            // A UTF-8 byte-order mark (as spreadsheets write) is not text.
+                            checkBOM = false
+                            if chunk.bytes[0] == 0xEF && chunk.bytes[1] == 0xBB && chunk.bytes[2] == 0xBF {
+                                chunk.length -= 3
+                                chunk.bytes.update(from: chunk.bytes + 3, count: chunk.length)
+                                splitter.reset()
+                            }
+                        }
                         // Hand over a full chunk, or whatever a pipe had ready,
                         // so that a slow producer's rows are not held back.
                         let short = n < chunk.capacity - (chunk.length - n)
                         if chunk.length < chunk.capacity - (64 << 10) && !short { continue }
-                        let last = lastRecordEnd(chunk.bytes, chunk.length)
+                        splitter.scan(chunk.bytes, upTo: chunk.length)
+                        let last = splitter.lastEnd
                         if last < 0 {
-                            // One record fills the chunk: grow and read on (up to a limit,
-                            // which only an unterminated quote reaches).
-                            if chunk.length > 1 << 30 {
-                                throw FTRLError(.data, "a record longer than 1 GiB (an unterminated quote?)", path: path)
+                            // One record fills the chunk: grow and read on, up to the limit.
+                            if chunk.length > Self.recordLimit {
+                                chunk.oversized = true
+                                chunks.send(chunk)
+                                chunks.close(error: nil)
+                                return
                             }
                             continue
                         }
@@ -144,6 +165,7 @@ public final class ExampleStream {
                         chunk.length = last + 1
                         break
                     }
+                    checkBOM = false
                     chunks.send(chunk)
                 }
             }
@@ -151,28 +173,6 @@ public final class ExampleStream {
         } catch {
             chunks.close(error: error)
         }
-    }
-
-    /// The offset of the last line break that ends a record in the first
-    /// `length` bytes (for CSV, one outside quotes), or -1.
-    private func lastRecordEnd(_ bytes: UnsafeMutablePointer<UInt8>, _ length: Int) -> Int {
-        if schema.format != .csv || memchr(bytes, Int32(UInt8(ascii: "\"")), length) == nil {
-            var last = length - 1
-            while last >= 0 && bytes[last] != 0x0A { last -= 1 }
-            return last
-        }
-        // Chunks start outside quotes: follow the quotes to the last free line break.
-        var inside = false
-        var last = -1
-        for i in 0..<length {
-            let b = bytes[i]
-            if b == UInt8(ascii: "\"") {
-                inside.toggle()
-            } else if b == 0x0A && !inside {
-                last = i
-            }
-        }
-        return last
     }
 
     private enum RowParser {
@@ -184,9 +184,11 @@ public final class ExampleStream {
     /// field count) and returns the parser for its rows.
     private func startFile(_ chunk: TextChunk, _ position: inout Int, _ line: inout Int) throws(FTRLError) -> RowParser {
         let format = schema.format
+        // Columns that the flags or the model name but the file lacks stay
+        // usage errors (64); anything else about the file is a data error.
         func fail(_ error: FTRLError, line: Int = 1) -> FTRLError {
             var e = error
-            e.kind = .data
+            if e.kind != .usage { e.kind = .data }
             e.path = chunk.path
             e.line = line
             return e
@@ -248,6 +250,11 @@ public final class ExampleStream {
             guard let first else {
                 throw fail(FTRLError(.data, "expected a header line"), line: line)
             }
+            if let (name, a, b) = ResolvedColumns.duplicate(in: first.fields) {
+                throw fail(
+                    FTRLError(.data, "the header names column \"\(name)\" twice (fields \(a + 1) and \(b + 1)); column names must differ"),
+                    line: line)
+            }
             if let known {
                 if first.fields != known.names {
                     throw fail(
@@ -299,6 +306,13 @@ public final class ExampleStream {
         var parser: RowParser = .libsvm(LibSVMParser(hasher: hasher))
         do throws(FTRLError) {
             while let chunk = try chunks.receive() {
+                if chunk.oversized {
+                    throw FTRLError(
+                        .data,
+                        "a record longer than \(Self.recordLimit >> 20) MiB" + (schema.format == .csv ? " (an unterminated quote?)" : ""),
+                        path: chunk.path,
+                        line: chunk.startsFile ? 1 : line, text: FTRLError.quote(UnsafeRawBufferPointer(start: chunk.bytes, count: 40)))
+                }
                 var t0 = Clock.now()
                 var position = 0
                 if chunk.startsFile {

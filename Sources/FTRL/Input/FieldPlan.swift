@@ -102,6 +102,9 @@ public struct ResolvedColumns: Equatable, Sendable {
     /// - Throws: `FTRLError` (.usage) naming a column the files do not have,
     ///   or a column given two roles.
     public init(schema: InputSchema, names: [String], named: Bool) throws(FTRLError) {
+        if let (name, a, b) = Self.duplicate(in: names) {
+            throw FTRLError(.usage, "column \"\(name)\" is named twice (columns \(a + 1) and \(b + 1)); column names must differ")
+        }
         self.names = names
         var roles = [Role?](repeating: nil, count: names.count)
         func index(of name: String) -> Int? { names.firstIndex(of: name) }
@@ -170,6 +173,16 @@ public struct ResolvedColumns: Equatable, Sendable {
             }
         }
         crosses = pairs
+    }
+
+    /// The first name that appears twice, with both positions, or nil.
+    static func duplicate(in names: [String]) -> (String, Int, Int)? {
+        var seen: [String: Int] = [:]
+        for (i, name) in names.enumerated() {
+            if let first = seen[name] { return (name, first, i) }
+            seen[name] = i
+        }
+        return nil
     }
 
     static func summary(_ names: [String]) -> String {

@@ -88,6 +88,8 @@ final class TextChunk {
     var path = ""
     /// Whether this chunk starts its file (line numbers restart at 1).
     var startsFile = false
+    /// Whether it holds the start of a record longer than the limit, and nothing else.
+    var oversized = false
 
     init(capacity: Int) {
         self.capacity = capacity

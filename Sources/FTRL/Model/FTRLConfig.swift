@@ -115,6 +115,31 @@ public struct FTRLConfig: Equatable, Sendable {
         for (name, value) in [("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", globalClipnorm)] {
             if let v = value, !(v > 0) || !v.isFinite { throw bad("\(name) must be > 0, not \(v)") }
         }
+        switch dtype {
+        case .float32: try validateRanges(Float.self)
+        case .float64: try validateRanges(Double.self)
+        }
+    }
+
+    /// Refuses numbers the model's precision cannot hold, and a constant
+    /// learning rate whose update constants overflow it (each would train a
+    /// model of NaN).
+    private func validateRanges<F: FTRLScalar>(_: F.Type) throws(FTRLError) {
+        let numbers: [(String, Double?)] = [
+            ("learning_rate", learningRate), ("initial_accumulator_value", initialAccumulatorValue),
+            ("l1_regularization_strength", l1), ("l2_regularization_strength", l2),
+            ("l2_shrinkage_regularization_strength", l2Shrinkage), ("beta", beta), ("clipnorm", clipnorm),
+            ("clipvalue", clipvalue), ("global_clipnorm", globalClipnorm),
+        ]
+        for case let (name, value?) in numbers where !F(fromDouble: value).isFinite {
+            throw FTRLError(.usage, "\(name) \(value) is too large for \(F.dtypeName)")
+        }
+        if schedule == nil && F(fromDouble: learningRate) == 0 {
+            throw FTRLError(.usage, "learning_rate \(learningRate) rounds to 0 in \(F.dtypeName)")
+        }
+        if schedule == nil, let problem = FTRLUpdate<F>(config: self, lr: F(fromDouble: learningRate)).problem {
+            throw FTRLError(.usage, problem)
+        }
     }
 }
 

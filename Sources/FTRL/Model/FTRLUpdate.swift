@@ -38,6 +38,22 @@ public struct FTRLUpdate<F: FTRLScalar> {
         initialN = F(fromDouble: config.initialAccumulatorValue)
     }
 
+    /// What makes this step's constants unusable in the model's precision
+    /// (a rate that rounds to 0, a term that overflows), or nil.
+    public var problem: String? {
+        let name = F.dtypeName
+        if !(lr > 0) || !lr.isFinite { return "the learning rate is \(lr) in \(name); it must be > 0 and finite" }
+        if !(1 / lr).isFinite { return "the learning rate \(lr) is too small for \(name): 1 / learning_rate overflows" }
+        if !l2Effective.isFinite {
+            return "l2_regularization_strength + beta / (2 * learning_rate) overflows \(name)"
+        }
+        if !(l2Effective >= 0) { return "l2_regularization_strength + beta / (2 * learning_rate) must be >= 0" }
+        if !twoShrinkage.isFinite { return "2 * l2_shrinkage_regularization_strength overflows \(name)" }
+        if !initialN.isFinite { return "initial_accumulator_value overflows \(name)" }
+        if !l1.isFinite { return "l1_regularization_strength overflows \(name)" }
+        return nil
+    }
+
     /// Updates the slot at `s` (w, n, z, mark) with the summed gradient `g`,
     /// marking it active.
     @inline(__always)

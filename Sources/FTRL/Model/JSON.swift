@@ -177,6 +177,25 @@ public enum JSON: Equatable, Sendable {
             }
         }
 
+        /// Four hex digits after `\u`, consumed.
+        mutating func hex4() -> UInt32? {
+            guard index + 4 <= bytes.count else { return nil }
+            var v: UInt32 = 0
+            for k in 0..<4 {
+                let c = bytes[index + k]
+                let d: UInt8
+                switch c {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c - UInt8(ascii: "A") + 10
+                default: return nil
+                }
+                v = v << 4 | UInt32(d)
+            }
+            index += 4
+            return v
+        }
+
         mutating func string() throws(FTRLError) -> String {
             index += 1
             var out: [UInt8] = []
@@ -195,11 +214,18 @@ public enum JSON: Equatable, Sendable {
                     case UInt8(ascii: "b"): out.append(0x08)
                     case UInt8(ascii: "f"): out.append(0x0C)
                     case UInt8(ascii: "u"):
-                        guard index + 4 <= bytes.count,
-                            let v = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16),
-                            let scalar = Unicode.Scalar(v)
-                        else { throw error("bad \\u escape") }
-                        index += 4
+                        guard var v = hex4() else { throw error("bad \\u escape") }
+                        if v >= 0xD800 && v < 0xDC00 {
+                            // A UTF-16 surrogate pair: \uD83D\uDE00 is one scalar.
+                            guard index + 2 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+                            else { throw error("a high surrogate \\u escape without its low half") }
+                            index += 2
+                            guard let low = hex4(), low >= 0xDC00 && low < 0xE000 else {
+                                throw error("a high surrogate \\u escape without its low half")
+                            }
+                            v = 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00)
+                        }
+                        guard let scalar = Unicode.Scalar(v) else { throw error("a lone low surrogate \\u escape") }
                         out.append(contentsOf: Array(String(Character(scalar)).utf8))
                     default: out.append(e)
                     }

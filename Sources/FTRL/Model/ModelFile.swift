@@ -20,8 +20,9 @@ import Glibc
 ///     u32       CRC-32 (zlib) of every byte before it
 ///
 /// Only slots that were ever active are stored, so a model of a small log is
-/// small whatever `bits` is. Writing goes to a temporary file in the same
-/// folder that is renamed over the target only when complete.
+/// small whatever `bits` is. Writing goes through `AtomicFile`: a fresh
+/// temporary file in the same folder, renamed over the target only when
+/// complete and synced.
 public enum ModelFile {
     static let magic: [UInt8] = Array("FTRLMODL".utf8)
     /// The format version this build writes and reads.
@@ -31,8 +32,9 @@ public enum ModelFile {
     /// - Throws: `FTRLError` (.io) when the file cannot be written; `path` is then untouched.
     public static func write<F: FTRLScalar>(_ model: Model<F>, to path: String) throws(FTRLError) {
         precondition(!model.isFinalizedForScoring, "a model finalized for scoring is not a training state")
-        let temporary = path + ".tmp-\(getpid())"
-        let writer = try FileWriter(path: temporary, reportAs: path)
+        let target = try AtomicFile.target(of: path, role: "the model path")
+        let (fd, temporary) = try AtomicFile.createTemporary(beside: target, reportAs: path)
+        let writer = FileWriter(fd: fd, reportAs: path)
         do throws(FTRLError) {
             writer.bytes(magic)
             writer.u32(version)
@@ -65,11 +67,7 @@ public enum ModelFile {
             unlink(temporary)
             throw error
         }
-        if rename(temporary, path) != 0 {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw FTRLError(.io, "cannot rename the new model into place: \(reason)", path: path)
-        }
+        try AtomicFile.commit(temporary, to: target, reportAs: path)
     }
 
     /// Reads a model file, checking its magic, version, size and checksum.
@@ -119,6 +117,9 @@ public enum ModelFile {
             model.bias[1] = r.scalar()
             model.bias[2] = r.scalar()
             if ema { model.biasAverage = r.scalar() }
+            guard sound(model.bias[0], model.bias[1], model.bias[2], ema ? model.biasAverage : 0) else {
+                throw refuse("the bias holds a non-finite number or a negative accumulator")
+            }
             var previous = -1
             for _ in 0..<Int(count) {
                 let slot = Int(r.u32()!)
@@ -131,12 +132,18 @@ public enum ModelFile {
                 let z: F = r.scalar()
                 if model.table.hasEMA {
                     let average: F = r.scalar()
+                    guard sound(w, n, z, average) else {
+                        throw refuse("slot \(slot) holds a non-finite number or a negative accumulator")
+                    }
                     let step = r.u64()!
                     guard step >= 1, step <= iterations, step <= EMARule<F>.maxSteps else {
                         throw refuse("slot \(slot) has EMA step \(step), outside 1...\(iterations)")
                     }
                     model.table.restore(slot: slot, w: w, n: n, z: z, average: average, step: UInt32(step))
                 } else {
+                    guard sound(w, n, z, 0) else {
+                        throw refuse("slot \(slot) holds a non-finite number or a negative accumulator")
+                    }
                     model.table.restore(slot: slot, w: w, n: n, z: z)
                 }
             }
@@ -145,10 +152,21 @@ public enum ModelFile {
         return size == 4 ? .float32(try load(Float.self)) : .float64(try load(Double.self))
     }
 
-    static func readAll(path: String) throws(FTRLError) -> [UInt8] {
+    /// Whether a slot's numbers can come from training: finite, `n >= 0`.
+    private static func sound<F: FTRLScalar>(_ w: F, _ n: F, _ z: F, _ average: F) -> Bool {
+        w.isFinite && n.isFinite && z.isFinite && average.isFinite && n >= 0
+    }
+
+    /// The whole contents of `path`; `what` names the file in messages (model, config).
+    static func readAll(path: String, what: String = "model") throws(FTRLError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
-            throw FTRLError(.noInput, "cannot open model: \(String(cString: strerror(errno)))", path: path)
+            throw FTRLError(.noInput, "cannot open \(what): \(String(cString: strerror(errno)))", path: path)
+        }
+        var st = stat()
+        if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+            close(fd)
+            throw FTRLError(.noInput, "cannot read \(what): is a directory", path: path)
         }
         defer { close(fd) }
         var out: [UInt8] = []
@@ -158,7 +176,7 @@ public enum ModelFile {
             if n == 0 { break }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw FTRLError(.io, "cannot read model: \(String(cString: strerror(errno)))", path: path)
+                throw FTRLError(.io, "cannot read \(what): \(String(cString: strerror(errno)))", path: path)
             }
             out.append(contentsOf: chunk[0..<n])
         }
@@ -204,19 +222,18 @@ final class FileWriter {
     private var used = 0
     private var crc: UInt = 0
     private var failed: FTRLError?
+    private var closed = false
 
-    init(path: String, reportAs: String) throws(FTRLError) {
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    /// A writer to the open descriptor `fd`, which it closes; errors name `reportAs`.
+    init(fd: Int32, reportAs: String) {
+        self.fd = fd
         self.reportAs = reportAs
-        if fd < 0 {
-            throw FTRLError(.io, "cannot write model: \(String(cString: strerror(errno)))", path: reportAs)
-        }
         buffer = .allocate(byteCount: capacity, alignment: 16)
     }
 
     deinit {
         buffer.deallocate()
-        if fd >= 0 { close(fd) }
+        if !closed { close(fd) }
     }
 
     @inline(__always)
@@ -282,6 +299,10 @@ final class FileWriter {
         flush()
         if let failed { throw failed }
         if fsync(fd) != 0 && errno != EINVAL && errno != EROFS {
+            throw FTRLError(.io, "cannot write model: \(String(cString: strerror(errno)))", path: reportAs)
+        }
+        closed = true
+        if close(fd) != 0 {
             throw FTRLError(.io, "cannot write model: \(String(cString: strerror(errno)))", path: reportAs)
         }
     }

@@ -99,6 +99,34 @@ public final class WeightTable<F: FTRLScalar> {
         }
     }
 
+    /// Refuses, before training touches the whole table, a table whose
+    /// pages not yet in memory would not fit in the memory available.
+    /// - Throws: `FTRLError` (.usage) with the size needed and a `--bits` that fits.
+    public func checkMemoryForTraining() throws(FTRLError) {
+        guard let (available, source) = MemoryBudget.available() else { return }
+        let margin = 64 << 20
+        let needed = mappedBytes - residentBytes()
+        if needed + margin <= available { return }
+        var fits = bits
+        while fits > 1 && (slotBytes << fits) - min(residentBytes(), slotBytes << fits) + margin > available { fits -= 1 }
+        throw FTRLError(
+            .usage,
+            "a table of 2^\(bits) slots needs \(mappedBytes >> 20) MiB, but only \(available >> 20) MiB of memory is available "
+                + "(\(source)); lower --bits to \(fits) or less, or free memory")
+    }
+
+    /// The bytes of the table already in memory (after loading a model).
+    private func residentBytes() -> Int {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let pages = (mappedBytes + page - 1) / page
+        var vector = [UInt8](repeating: 0, count: pages)
+        let rc = vector.withUnsafeMutableBufferPointer { mincore(raw, mappedBytes, $0.baseAddress) }
+        if rc != 0 { return 0 }
+        var resident = 0
+        for v in vector where v & 1 != 0 { resident += 1 }
+        return resident * page
+    }
+
     /// The state of `slot`: w, n, z, then the mark (or with EMA the average).
     @inline(__always)
     public func pointer(_ slot: UInt32) -> UnsafeMutablePointer<F> {

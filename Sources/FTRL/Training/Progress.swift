@@ -1,10 +1,33 @@
 import Glibc
 
-/// Writes a line to standard error.
+/// Writes a line to standard error, with control characters (terminal
+/// escape sequences among them) shown as `\xNN`: messages quote column
+/// names, paths and other text that came from the input.
 public func printError(_ line: String) {
-    var text = line
-    if !text.hasSuffix("\n") { text += "\n" }
+    var text = terminalSafe(line)
+    text += "\n"
     fputs(text, stderr)
+}
+
+/// `text` with the C0 and C1 control characters and DEL written as `\xNN`,
+/// so that printing it cannot move the cursor, recolour or retitle a terminal.
+public func terminalSafe(_ text: String) -> String {
+    if !text.unicodeScalars.contains(where: isControl) { return text }
+    var out = ""
+    for u in text.unicodeScalars {
+        if isControl(u) {
+            let hex = String(u.value, radix: 16)
+            out += "\\x" + (hex.count == 1 ? "0" + hex : hex)
+        } else {
+            out.unicodeScalars.append(u)
+        }
+    }
+    return out
+}
+
+@inline(__always)
+private func isControl(_ u: Unicode.Scalar) -> Bool {
+    u.value < 0x20 || (u.value >= 0x7F && u.value <= 0x9F)
 }
 
 /// Prints training progress to standard error every `interval` seconds.

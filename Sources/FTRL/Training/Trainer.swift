@@ -239,16 +239,16 @@ public final class Trainer<F: FTRLScalar> {
         if let schedule = config.schedule {
             let lr: F = schedule.rate(at: t)
             update = FTRLUpdate(config: config, lr: lr)
-            if !(lr > 0) || !lr.isFinite || !(update.l2Effective >= 0) {
-                throw FTRLError(
-                    .usage,
-                    "the \(schedule.className) learning rate at step \(t) is \(lr); it must be > 0"
-                        + (lr > 0 ? " with l2 + beta / (2 * lr) >= 0" : ""))
+            if let problem = update.problem {
+                throw FTRLError(.usage, "the \(schedule.className) learning rate at step \(t) is \(lr): \(problem)")
             }
         } else {
             update = constantUpdate
         }
         let table = model.table
+        // x - x is 0 for a finite x and NaN otherwise: one check per step
+        // instead of a branch per slot.
+        var overflow: F = 0
         let slots = b.gradients.slots
         let gradients = b.gradients.gradients
         let active = b.gradients.count
@@ -288,16 +288,22 @@ public final class Trainer<F: FTRLScalar> {
                 if !isNew { rule.catchUp(&p[0], &p[3], &step.pointee, to: t) }
                 update.apply(p, gradient: gradients[i], isNew: isNew)
                 rule.record(&p[0], &p[3], &step.pointee, at: t)
+                overflow += (p[0] - p[0]) + (p[1] - p[1]) + (p[2] - p[2])
             }
             update.apply(model.bias, gradient: biasGradient)
             var biasStep = UInt32(truncatingIfNeeded: t)
             rule.record(&model.bias[0], &model.biasAverage, &biasStep, at: t)
         } else {
             for i in 0..<active {
-                update.apply(table.pointer(slots[i]), gradient: gradients[i])
+                let p = table.pointer(slots[i])
+                update.apply(p, gradient: gradients[i])
+                overflow += (p[0] - p[0]) + (p[1] - p[1]) + (p[2] - p[2])
             }
             update.apply(model.bias, gradient: biasGradient)
         }
+        let bias = model.bias
+        overflow += (bias[0] - bias[0]) + (bias[1] - bias[1]) + (bias[2] - bias[2])
+        if overflow != 0 { throw diverged(at: t) }
         sinceCheckpoint += b.examples
         b.gradients.clear()
         b.bias = 0
@@ -311,6 +317,31 @@ public final class Trainer<F: FTRLScalar> {
             try checkpoint()
             checkpointsWritten += 1
         }
+    }
+}
+
+extension Trainer {
+    /// The error for a step that left a number that is not finite in the
+    /// model: nothing of the run may be saved.
+    @inline(never)
+    fileprivate func diverged(at t: UInt64) -> FTRLError {
+        FTRLError(
+            .data,
+            "training diverged at step \(t + 1), after \(grouped(Int(model.examples + consumed))) examples: the update overflowed "
+                + "\(F.dtypeName) (a feature value or example weight too large for it, or extreme settings); scale the values"
+                + (F.self == Float.self ? " or use --dtype float64" : ""))
+    }
+}
+
+/// SIGINT and SIGTERM as requests to stop: the first sets a flag that the
+/// trainer reads at each example (it then finishes its batch and the model
+/// is written); a second ends the process at once.
+public enum StopSignals {
+    /// Takes over SIGINT and SIGTERM; a command calls it first thing, so that
+    /// a signal while a model loads or the input opens is a stop request too.
+    /// Installing more than once changes nothing.
+    public static func install() {
+        ftrl_install_stop_handlers()
     }
 }
 

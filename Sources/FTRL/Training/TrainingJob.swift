@@ -15,8 +15,10 @@ public struct TrainingJob {
         public var quiet = false
         public var progressInterval = 3.0
         public var profile = false
-        /// Write the model every this many examples (at a batch boundary); 0 for never.
+        /// Write a checkpoint every this many examples (at a batch boundary); 0 for never.
         public var checkpointEvery = 0
+        /// Where checkpoints go (default: the model path + `.checkpoint`).
+        public var checkpointPath: String?
         /// Stop gracefully on SIGINT/SIGTERM, writing the model (the command-line tool's behaviour).
         public var stopsOnSignal = false
         public init() {}
@@ -52,7 +54,7 @@ public struct TrainingJob {
             }
             resumed = model
         } else if let path = options.configPath {
-            let bytes = try ModelFile.readAll(path: path)
+            let bytes = try ModelFile.readAll(path: path, what: "config")
             do throws(FTRLError) {
                 config = try FTRLConfig(jsonText: String(decoding: bytes, as: UTF8.self))
             } catch {
@@ -78,8 +80,11 @@ public struct TrainingJob {
         if options.exampleWeightsPath != nil { config.exampleWeights = true }
         try config.validate()
         if options.checkpointEvery < 0 { throw FTRLError(.usage, "--checkpoint-every must be >= 0") }
-        if options.checkpointEvery > 0 && options.modelPath == nil {
-            throw FTRLError(.usage, "--checkpoint-every needs -m FILE to write the checkpoints to")
+        if options.checkpointEvery > 0 && options.modelPath == nil && options.checkpointPath == nil {
+            throw FTRLError(.usage, "--checkpoint-every needs --checkpoint FILE (or -m FILE, beside which they go)")
+        }
+        if options.checkpointPath != nil && options.checkpointEvery == 0 {
+            throw FTRLError(.usage, "--checkpoint FILE needs --checkpoint-every N")
         }
         if let model = resumed {
             model.setConfig(config)
@@ -88,6 +93,12 @@ public struct TrainingJob {
     }
 
     var inputs: [String] { options.inputs.isEmpty ? ["-"] : options.inputs }
+
+    /// The checkpoint file, when checkpoints are written.
+    var checkpointPath: String? {
+        guard options.checkpointEvery > 0 else { return nil }
+        return options.checkpointPath ?? options.modelPath.map { $0 + ".checkpoint" }
+    }
 
     /// Runs the job.
     /// - Returns: the exit status: 0, or 128 + the signal when SIGINT or
@@ -99,12 +110,13 @@ public struct TrainingJob {
         if config.exampleWeights && options.exampleWeightsPath == nil {
             throw FTRLError(.usage, "the config sets example_weights but no --example-weights FILE was given")
         }
-        if config.epochs > 1 && inputs.contains("-") {
-            throw FTRLError(.usage, "--epochs \(config.epochs) needs input files: standard input can be read only once")
+        if config.epochs > 1, let once = inputs.first(where: { !FileIdentity.isRereadable($0) }) {
+            let what = once == "-" ? "standard input" : "\(once) (\(FileIdentity.kind(of: once)))"
+            throw FTRLError(
+                .usage,
+                "--epochs \(config.epochs) reads the input \(config.epochs) times, but \(what) can be read only once; save it to a file")
         }
-        if let path = options.modelPath {
-            try checkWritable(path)
-        }
+        try checkOutputs()
         let weights = try options.exampleWeightsPath.map { path throws(FTRLError) in try ExampleWeightsFile.read(path: path) }
         let progress = Progress(prefix: "ftrl-train: ", interval: options.quiet ? nil : options.progressInterval)
         switch resumed {
@@ -118,29 +130,72 @@ public struct TrainingJob {
         }
     }
 
+    /// Fails before any training when the model or checkpoint could not be
+    /// written, or when writing one would destroy a file the run reads (the
+    /// same file under another name, a hard link or a symlink included).
+    private func checkOutputs() throws(FTRLError) {
+        var read: [(String, FileIdentity)] = []
+        for path in inputs + [options.exampleWeightsPath, options.configPath].compactMap({ $0 }) {
+            if let id = FileIdentity(path: path) { read.append((path, id)) }
+        }
+        var written: [(path: String, target: String, id: FileIdentity?)] = []
+        for (flag, path) in [("-m", options.modelPath), ("--checkpoint", checkpointPath)] {
+            guard let path else { continue }
+            try AtomicFile.checkWritable(path, role: flag)
+            let target = try AtomicFile.target(of: path, role: flag)
+            let id = FileIdentity(path: target)
+            if let id, let (input, _) = read.first(where: { $0.1 == id }) {
+                let name = input == "-" ? "standard input" : "the input \(input)"
+                throw FTRLError(.usage, "\(flag) \(path) is \(name): writing there would destroy it; write elsewhere")
+            }
+            if let other = written.first(where: { $0.target == target || ($0.id != nil && $0.id == id) }) {
+                throw FTRLError(.usage, "\(flag) \(path) is the same file as \(other.path)")
+            }
+            written.append((path, target, id))
+        }
+    }
+
     private func train<F: FTRLScalar>(_ model: Model<F>, _ weights: [Double]?, _ progress: Progress) throws(FTRLError) -> Int32 {
+        try model.table.checkMemoryForTraining()
         let trainer = Trainer(model: model)
         trainer.stopsOnSignal = options.stopsOnSignal
-        if let path = options.modelPath, options.checkpointEvery > 0 {
+        var lastCheckpoint: UInt64?
+        if let path = checkpointPath {
             trainer.checkpointEvery = options.checkpointEvery
             trainer.checkpoint = { () throws(FTRLError) in
                 try ModelFile.write(model, to: path)
-                progress.say("checkpoint: \(grouped(Int(model.examples))) examples, \(grouped(Int(model.iterations))) steps, model \(path)")
+                lastCheckpoint = model.examples
+                progress.say("checkpoint: \(grouped(Int(model.examples))) examples, \(grouped(Int(model.iterations))) steps, in \(path)")
             }
         }
-        let summary = try trainer.train(
-            paths: inputs, weights: weights, weightsPath: options.exampleWeightsPath, progress: progress)
-        if summary.examples == 0 && summary.interruptedBy == nil {
-            throw FTRLError(.data, "no examples in the input", path: inputs.count == 1 ? inputs[0] : nil)
+        let summary: TrainingSummary
+        do throws(FTRLError) {
+            summary = try trainer.train(
+                paths: inputs, weights: weights, weightsPath: options.exampleWeightsPath, progress: progress)
+            if summary.examples == 0 && summary.interruptedBy == nil {
+                throw FTRLError(.data, "no examples in the input", path: inputs.count == 1 ? inputs[0] : nil)
+            }
+            if let path = options.modelPath {
+                try ModelFile.write(model, to: path)
+            }
+        } catch var error {
+            if let examples = lastCheckpoint, let path = checkpointPath {
+                error.notes.append(
+                    "the last checkpoint, after \(grouped(Int(examples))) examples, is in \(path): continue from it with --resume \(path)")
+            }
+            if let path = options.modelPath {
+                error.notes.append(access(path, F_OK) == 0 ? "\(path) is unchanged" : "no model was written to \(path)")
+            }
+            throw error
         }
-        if let path = options.modelPath {
-            try ModelFile.write(model, to: path)
-        }
+        // The model holds everything the checkpoint did, and more.
+        if lastCheckpoint != nil, options.modelPath != nil, let path = checkpointPath { unlink(path) }
         if let signal = summary.interruptedBy {
             let name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)"
             printError(
                 "ftrl-train: stopped by \(name) after \(grouped(summary.examples)) examples (\(grouped(Int(model.examples))) in all)"
-                    + (options.modelPath.map { "; the model in \($0) is complete: continue with --resume \($0)" } ?? ""))
+                    + (options.modelPath.map { "; the model in \($0) is complete: continue with --resume \($0)" }
+                        ?? "; no model was written (no -m)"))
         }
         let rate = Double(summary.examples) / max(summary.seconds, 1e-9)
         progress.say(
@@ -154,19 +209,6 @@ public struct TrainingJob {
                     + "\(fixed(Double(summary.bytes) / 1e6, 1)) MB decoded")
         }
         return summary.interruptedBy.map { 128 + $0 } ?? 0
-    }
-
-    /// Fails early, before any training, when the model cannot be written.
-    private func checkWritable(_ path: String) throws(FTRLError) {
-        let dir: String
-        if let slash = path.lastIndex(of: "/") {
-            dir = slash == path.startIndex ? "/" : String(path[..<slash])
-        } else {
-            dir = "."
-        }
-        if access(dir, W_OK) != 0 {
-            throw FTRLError(.io, "cannot write the model there: \(String(cString: strerror(errno)))", path: path)
-        }
     }
 }
 
