@@ -1,10 +1,10 @@
-# ftrl: make demo | test | bench | quality | lint | install [PREFIX=/usr/local] | deps
+# ftrl: make demo | test | sanitize | fuzz | bench | quality | lint | install [PREFIX=/usr/local] | deps
 SWIFT   ?= swift
 PREFIX  ?= /usr/local
 RELEASE := .build/release
 TOOLS   := ftrl-train ftrl-predict ftrl-model
 
-.PHONY: all deps build demo test bench quality lint install clean
+.PHONY: all deps build demo test sanitize fuzz bench quality lint install clean
 
 all: build
 
@@ -36,6 +36,42 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+# The whole suite under ThreadSanitizer, then AddressSanitizer with leak
+# checking; the tools the command tests run are instrumented too. Any report
+# fails the run (Tests/Sanitizers/ holds the one suppressions file).
+SANITIZERS := $(CURDIR)/Tests/Sanitizers
+sanitize: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(SWIFT) test --skip-build --scratch-path .build-tsan
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	ASAN_OPTIONS="detect_leaks=1 halt_on_error=1" LSAN_OPTIONS="suppressions=$(SANITIZERS)/lsan.supp print_suppressions=0" \
+		$(SWIFT) test --skip-build --scratch-path .build-asan
+
+# libFuzzer targets (Tests/Fuzz/FuzzTargets.swift) built with the library's
+# sources under AddressSanitizer, each run for FUZZ_SECONDS from its seed
+# corpus in Tests/Fuzz/corpus/; a crash or a broken property fails the run and
+# leaves the input in .build-fuzz/crashes/ (add it to the corpus once fixed).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := libsvm delimited gzip model config
+FUZZ := .build-fuzz
+fuzz: deps
+	@mkdir -p $(FUZZ)/crashes
+	printf 'module CFTRLShims {\n    header "%s/Sources/CFTRLShims/include/CFTRLShims.h"\n    export *\n}\n' "$(CURDIR)" > $(FUZZ)/module.modulemap
+	clang -c -O1 -g -fsanitize=fuzzer-no-link,address -I Sources/CFTRLShims/include Sources/CFTRLShims/CFTRLShims.c -o $(FUZZ)/shims.o
+	swiftc -O -g -sanitize=fuzzer,address -parse-as-library -module-name FTRLFuzz -I Sources/CZlib -I Sources/CISAL -I $(FUZZ) \
+		$$(find Sources/FTRL -name '*.swift' | sort) Tests/FTRLTests/ChunkingOracle.swift Tests/Fuzz/FuzzTargets.swift \
+		$(FUZZ)/shims.o -o $(FUZZ)/ftrl-fuzz 2>&1 | { grep -v 'ld.gold: warning: Cannot export local symbol' || true; }
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ)/work/$$t; \
+		echo "== fuzz $$t: $(FUZZ_SECONDS) s from Tests/Fuzz/corpus/$$t"; \
+		if FTRL_FUZZ_TARGET=$$t $(FUZZ)/ftrl-fuzz -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=30 \
+			-artifact_prefix=$(FUZZ)/crashes/$$t- $(FUZZ)/work/$$t Tests/Fuzz/corpus/$$t > $(FUZZ)/$$t.log 2>&1; then \
+			grep -E '^#[0-9]+ +DONE' $(FUZZ)/$$t.log || tail -n 1 $(FUZZ)/$$t.log; \
+		else \
+			tail -n 40 $(FUZZ)/$$t.log; echo "fuzz $$t failed: the input is in $(FUZZ)/crashes/"; exit 1; \
+		fi; \
+	done
+
 # Side-by-side speed and quality against Vowpal Wabbit; results go to bench-work/.
 bench: build
 	python3 Benchmarks/bench.py
@@ -52,4 +88,4 @@ install: build
 	for t in $(TOOLS); do install -m 755 $(RELEASE)/$$t $(DESTDIR)$(PREFIX)/bin/$$t; done
 
 clean:
-	rm -rf .build demo.ftrl demo-scores.txt
+	rm -rf .build .build-tsan .build-asan .build-fuzz demo.ftrl demo-scores.txt

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 
-/// Training on real public logs from `../shared/data` (or `FTRL_SHARED_DATA`)
-/// when they are present; each test says so on stderr when they are not.
+/// Training on real public logs from `../shared/data` (or `FTRL_SHARED_DATA`).
+/// A missing data set fails the test that needs it: it never passes unrun.
 struct RealDataTests {
     static let dataDirectory: URL = {
         if let dir = ProcessInfo.processInfo.environment["FTRL_SHARED_DATA"] {
@@ -11,10 +11,11 @@ struct RealDataTests {
         return Tools.root.deletingLastPathComponent().appendingPathComponent("shared/data")
     }()
 
-    static func available(_ relative: String) -> URL? {
+    /// The data set at `relative`, or nil with a recorded failure.
+    static func available(_ relative: String, sourceLocation: SourceLocation = #_sourceLocation) -> URL? {
         let url = dataDirectory.appendingPathComponent(relative)
         if FileManager.default.fileExists(atPath: url.path) { return url }
-        FileHandle.standardError.write(Data("note: \(url.path) is absent; the test on it did not run (set FTRL_SHARED_DATA)\n".utf8))
+        Issue.record("\(url.path) is missing: this test needs ../shared/data (or FTRL_SHARED_DATA)", sourceLocation: sourceLocation)
         return nil
     }
 

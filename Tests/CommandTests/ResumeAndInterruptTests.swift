@@ -105,7 +105,10 @@ struct ResumeAndInterruptTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == Data(contentsOf: URL(fileURLWithPath: scratch.path("again.ftrl"))))
     }
 
-    /// Checkpoints are complete models of the examples so far.
+    /// Checkpointing does not change the model a run ends with, and the
+    /// state a checkpoint holds (here the second, after 800 examples) resumed
+    /// on the rest ends at the same bytes. (SafetyTests reads a checkpoint
+    /// left by a failed run.)
     @Test func checkpointsAreResumableModels() throws {
         let scratch = try TemporaryDirectory()
         let rows = PipelineTests.sampleLog(rows: 1000).split(separator: "\n").map(String.init)
