@@ -74,9 +74,12 @@ private func fuzzDelimited(_ data: [UInt8]) {
     var names = ["label", "a", "b", "n"]
     if schema.weight != nil { names.append("w") }
     // A header, when the text starts with one that parses.
-    let header = text.isEmpty ? nil : text.withUnsafeBufferPointer { buf in
-        try? DelimitedParser.fields(buf.baseAddress!, 0, buf.count, format: format)
-    }
+    let header =
+        text.isEmpty
+        ? nil
+        : text.withUnsafeBufferPointer { buf in
+            try? DelimitedParser.fields(buf.baseAddress!, 0, buf.count, format: format)
+        }
     if let parsed = header, parsed.fields.count >= 2, Set(parsed.fields).count == parsed.fields.count {
         names = parsed.fields
         text = Array(text[parsed.next...])
