@@ -66,7 +66,7 @@ fuzz: deps
 		echo "== fuzz $$t: $(FUZZ_SECONDS) s from Tests/Fuzz/corpus/$$t"; \
 		if FTRL_FUZZ_TARGET=$$t $(FUZZ)/ftrl-fuzz -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=30 \
 			-artifact_prefix=$(FUZZ)/crashes/$$t- $(FUZZ)/work/$$t Tests/Fuzz/corpus/$$t > $(FUZZ)/$$t.log 2>&1; then \
-			grep -E '^#[0-9]+ +DONE' $(FUZZ)/$$t.log || tail -n 1 $(FUZZ)/$$t.log; \
+			grep -E 'DONE' $(FUZZ)/$$t.log | tail -n 1; \
 		else \
 			tail -n 40 $(FUZZ)/$$t.log; echo "fuzz $$t failed: the input is in $(FUZZ)/crashes/"; exit 1; \
 		fi; \
