@@ -82,6 +82,15 @@ struct ConfigTests {
         }
     }
 
+    /// Control characters in names are written as escapes (never raw to a
+    /// terminal) and read back to the same text.
+    @Test func controlCharactersAreEscaped() throws {
+        let name = "a\u{1B}[31m\u{7F}\u{9B}b\u{E9}"
+        let text = JSON.string(name).rendered()
+        #expect(text == "\"a\\u001b[31m\\u007f\\u009bb\u{E9}\"")
+        #expect(try JSON.parse(text) == .string(name))
+    }
+
     @Test func badJSONRefused() {
         for text in ["", "{", "{\"a\" 1}", "[1,]", "{\"learning_rate\": 0.1} x", "{\"learning_rate\": \"fast\"}"] {
             #expect(throws: FTRLError.self, "\(text)") { _ = try FTRLConfig(jsonText: text) }

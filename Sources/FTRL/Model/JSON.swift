@@ -84,7 +84,9 @@ public enum JSON: Equatable, Sendable {
             case "\t": out += "\\t"
             case "\r": out += "\\r"
             default:
-                if u.value < 0x20 {
+                // Control characters (C1 and DEL too) as escapes: a config
+                // printed to a terminal cannot carry escape sequences.
+                if u.value < 0x20 || (u.value >= 0x7F && u.value <= 0x9F) {
                     let hex = String(u.value, radix: 16)
                     out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {
