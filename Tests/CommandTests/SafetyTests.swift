@@ -238,6 +238,18 @@ struct SafetyTests {
         }
     }
 
+    /// Scoring never prints NaN or a certainty made of an infinity: a value
+    /// that overflows the model's precision is an error naming the example.
+    @Test func scoringThatOverflowsIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        let model = dir.path("m.ftrl")
+        #expect(try Tools.run("ftrl-train", ["-q", "--bits", "10", "-m", model, try dir.write("d.svm", Self.rows)]).status == 0)
+        let run = try Tools.run("ftrl-predict", ["-m", model, try dir.write("huge.svm", "1 1:1\n0 999:1e300\n")])
+        #expect(run.status == 65, "\(run.stderr)")
+        #expect(run.stderr.contains("example 2 cannot be scored: its log-odds overflow float32"), "\(run.stderr)")
+        #expect(!run.stdout.contains("nan"))
+    }
+
     // MARK: Inputs read more than once
 
     /// `--epochs 3` on a pipe, a FIFO or standard input is refused at once

@@ -76,17 +76,19 @@ public final class Model<F: FTRLScalar> {
         isFinalizedForScoring = true
     }
 
-    /// The probability of a click for one example of `block`, from `w`
-    /// (call `finalizeForScoring()` first on an EMA model).
+    /// The log-odds of a click for one example of `block`, from `w`
+    /// (call `finalizeForScoring()` first on an EMA model); `sigmoid` of it
+    /// is the probability. Not finite only when a feature value is beyond
+    /// the model's precision.
     @inline(__always)
-    public func predict(_ block: ExampleBlock, _ e: Int) -> F {
+    public func margin(_ block: ExampleBlock, _ e: Int) -> F {
         var m: F = 0
         let slots = block.slots
         let values = block.values
         for j in block.offsets[e]..<block.offsets[e + 1] {
             m += table.weight(slots[j]) * F(fromDouble: values[j])
         }
-        return sigmoid(m + bias[0])
+        return m + bias[0]
     }
 }
 

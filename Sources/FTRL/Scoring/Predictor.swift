@@ -23,7 +23,9 @@ public final class Predictor<F: FTRLScalar> {
         var count = 0
         while let block = try stream.next() {
             for e in 0..<block.count {
-                let p = model.predict(block, e)
+                let m = model.margin(block, e)
+                if !m.isFinite { throw overflow(count + e + 1) }
+                let p = sigmoid(m)
                 if let output { try output.line(p.description) }
                 let label = block.labels[e]
                 if !label.isNaN { metrics?.add(p.asDouble, label: label == 1) }
@@ -33,5 +35,15 @@ public final class Predictor<F: FTRLScalar> {
         }
         try output?.flush()
         return count
+    }
+
+    /// A score that is no number, or only the sign of an infinity: a
+    /// feature value beyond the model's precision. Refused rather than printed.
+    @inline(never)
+    private func overflow(_ example: Int) -> FTRLError {
+        FTRLError(
+            .data,
+            "example \(grouped(example)) cannot be scored: its log-odds overflow \(F.dtypeName) "
+                + "(a feature value too large for the model; scale the values)")
     }
 }
