@@ -42,7 +42,7 @@ public struct FTRLUpdate<F: FTRLScalar> {
     /// (a rate that rounds to 0, a term that overflows), or nil.
     public var problem: String? {
         let name = F.dtypeName
-        if !(lr > 0) || !lr.isFinite { return "the learning rate is \(lr) in \(name); it must be > 0 and finite" }
+        if !(lr > 0) || !lr.isFinite { return "a learning rate must be > 0 and finite in \(name)" }
         if !(1 / lr).isFinite { return "the learning rate \(lr) is too small for \(name): 1 / learning_rate overflows" }
         if !l2Effective.isFinite {
             return "l2_regularization_strength + beta / (2 * learning_rate) overflows \(name)"
