@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+
+/// The model file read by a decoder written from the README's layout table
+/// alone (with its own CRC-32), against what the tools print: `ftrl-model
+/// state` row for row, and `ftrl-model info`'s counters.
+struct ModelFileLayoutTests {
+    /// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), bit by bit.
+    static func crc32(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for b in bytes {
+            crc ^= UInt32(b)
+            for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
+    }
+
+    struct Decoded {
+        var version: UInt32
+        var scalarSize: Int
+        var config: [String: Any]
+        var iterations: UInt64
+        var examples: UInt64
+        var bias: [Double]
+        var biasAverage: Double?
+        /// slot, w, n, z, average, step
+        var slots: [(UInt32, Double, Double, Double, Double?, UInt64?)]
+    }
+
+    /// Reads the layout of the README's "The model file" table.
+    static func decode(_ data: [UInt8]) throws -> Decoded {
+        var at = 0
+        func take(_ n: Int) throws -> ArraySlice<UInt8> {
+            guard at + n <= data.count else { throw CocoaError(.fileReadCorruptFile) }
+            defer { at += n }
+            return data[at..<at + n]
+        }
+        func u32() throws -> UInt32 { try take(4).reversed().reduce(0) { $0 << 8 | UInt32($1) } }
+        func u64() throws -> UInt64 { try take(8).reversed().reduce(0) { $0 << 8 | UInt64($1) } }
+        #expect(Array(try take(8)) == Array("FTRLMODL".utf8))
+        let version = try u32()
+        let size = Int(try u32())
+        let length = Int(try u32())
+        let config = try JSONSerialization.jsonObject(with: Data(try take(length))) as! [String: Any]
+        func scalar() throws -> Double {
+            size == 4 ? Double(Float(bitPattern: try u32())) : Double(bitPattern: try u64())
+        }
+        let iterations = try u64()
+        let examples = try u64()
+        let k = Int(try u64())
+        let bias = [try scalar(), try scalar(), try scalar()]
+        let ema = config["use_ema"] as? Bool == true
+        let biasAverage = ema ? try scalar() : nil
+        var slots: [(UInt32, Double, Double, Double, Double?, UInt64?)] = []
+        for _ in 0..<k {
+            let slot = try u32()
+            let w = try scalar()
+            let n = try scalar()
+            let z = try scalar()
+            let average = ema ? try scalar() : nil
+            let step = ema ? try u64() : nil
+            slots.append((slot, w, n, z, average, step))
+        }
+        let stored = try u32()
+        #expect(at == data.count, "bytes after the checksum")
+        #expect(stored == crc32(data[0..<(data.count - 4)]), "CRC-32")
+        return Decoded(
+            version: version, scalarSize: size, config: config, iterations: iterations, examples: examples, bias: bias,
+            biasAverage: biasAverage, slots: slots)
+    }
+
+    @Test(arguments: [["--dtype", "float32"], ["--dtype", "float64"], ["--ema", "--batch-size", "3"], ["--dtype", "float64", "--ema"]])
+    func decoderFromTheREADMEAgreesWithTheTools(_ flags: [String]) throws {
+        let dir = try TemporaryDirectory()
+        let data = try dir.write("d.svm", PipelineTests.sampleLog(rows: 1500))
+        let model = dir.path("m.ftrl")
+        let train = try Tools.run("ftrl-train", ["-q", "--bits", "12", "-m", model] + flags + [data])
+        #expect(train.status == 0, "\(train.stderr)")
+        let file = try Self.decode([UInt8](try Data(contentsOf: URL(fileURLWithPath: model))))
+        let ema = flags.contains("--ema")
+        #expect(file.version == 1)
+        #expect(file.scalarSize == (flags.contains("float64") ? 8 : 4))
+        #expect(file.config["bits"] as? Int == 12)
+        #expect(file.examples == 1500)
+        #expect(file.iterations == (flags.contains("3") ? 500 : 1500))
+        #expect(file.slots.map { $0.0 } == file.slots.map { $0.0 }.sorted(), "slots ascending")
+
+        // `ftrl-model state`: one row per stored slot with its n and z (and w
+        // without EMA, where nothing is caught up), then the bias.
+        let state = try Tools.run("ftrl-model", ["state", model])
+        let rows = tsvRows(state.stdout)
+        #expect(rows.count == file.slots.count + 1)
+        for (row, slot) in zip(rows, file.slots) {
+            #expect(UInt32(row[0]) == slot.0)
+            #expect(Double(row[2]) == slot.2 && Double(row[3]) == slot.3, "\(row)")
+            if !ema { #expect(Double(row[1]) == slot.1, "\(row)") }
+            if let step = slot.5 { #expect(step >= 1 && step <= file.iterations) }
+        }
+        if let last = rows.last {
+            #expect(last[0] == "bias")
+            #expect(Double(last[1]) == file.bias[0] && Double(last[2]) == file.bias[1] && Double(last[3]) == file.bias[2])
+            if let average = file.biasAverage { #expect(Double(last[4]) == average) }
+        }
+
+        // `ftrl-model info`: the counters are the file's.
+        let info = try Tools.run("ftrl-model", ["info", model])
+        let json = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as! [String: Any]
+        #expect((json["active_slots"] as? NSNumber)?.intValue == file.slots.count)
+        #expect((json["iterations"] as? NSNumber)?.uint64Value == file.iterations)
+        #expect((json["examples"] as? NSNumber)?.uint64Value == file.examples)
+        #expect((json["slots"] as? NSNumber)?.intValue == 4096)
+        // The bias as printed (Foundation's JSON reader rounds some doubles; Double(String) does not).
+        let printed = info.stdout.split(separator: "\n").first { $0.contains("\"bias\":") }
+        let bias = printed.flatMap {
+            Double($0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces.union(.init(charactersIn: ","))))
+        }
+        if !ema {
+            #expect((json["nonzero_weights"] as? NSNumber)?.intValue == file.slots.filter { $0.1 != 0 }.count)
+            #expect(bias == file.bias[0], "\(printed ?? "no bias line")")
+        } else {
+            #expect(bias == file.biasAverage, "\(printed ?? "no bias line")")
+        }
+    }
+}
