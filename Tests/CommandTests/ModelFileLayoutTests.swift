@@ -122,3 +122,73 @@ struct ModelFileLayoutTests {
         }
     }
 }
+
+/// README claims about the tools that no other test held them to.
+struct DocumentedClaimsTests {
+    /// "caps an EMA model at 4,294,967,294 steps": a model one step short of
+    /// the cap (its step counter set in the file, the CRC-32 put right) takes
+    /// one more step, and the next is refused by name; -m is not written.
+    @Test func emaStepCap() throws {
+        let dir = try TemporaryDirectory()
+        let data = try dir.write("d.svm", PipelineTests.sampleLog(rows: 50))
+        let model = dir.path("m.ftrl")
+        #expect(try Tools.run("ftrl-train", ["-q", "--bits", "10", "--ema", "-m", model, data]).status == 0)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: model)))
+        let length = Int(bytes[16]) | Int(bytes[17]) << 8 | Int(bytes[18]) << 16 | Int(bytes[19]) << 24
+        let iterations = 20 + length  // the u64 after the config
+        let cap: UInt64 = 4_294_967_294
+        for k in 0..<8 { bytes[iterations + k] = UInt8(truncatingIfNeeded: (cap - 1) >> (8 * k)) }
+        let crc = ModelFileLayoutTests.crc32(bytes[0..<(bytes.count - 4)])
+        for k in 0..<4 { bytes[bytes.count - 4 + k] = UInt8(truncatingIfNeeded: crc >> (8 * k)) }
+        let near = try dir.write("near.ftrl", bytes: bytes)
+        let one = try dir.write("one.svm", "1 3:1\n")
+        let ok = try Tools.run("ftrl-train", ["-q", "--resume", near, "-m", dir.path("last.ftrl"), one])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let info = try Tools.run("ftrl-model", ["info", dir.path("last.ftrl")])
+        #expect(info.stdout.contains("\"iterations\": 4294967294"), "\(info.stdout)")
+        let two = try dir.write("two.svm", "1 3:1\n0 4:1\n")
+        let over = try Tools.run("ftrl-train", ["-q", "--resume", near, "-m", dir.path("over.ftrl"), two])
+        #expect(over.status == 64, "\(over.stderr)")
+        #expect(over.stderr.contains("can take at most 4294967294 steps"), "\(over.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path("over.ftrl")))
+    }
+
+    /// "`--config` cannot be combined with `--resume`".
+    @Test func configWithResumeIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        let data = try dir.write("d.svm", PipelineTests.sampleLog(rows: 50))
+        let model = dir.path("m.ftrl")
+        #expect(try Tools.run("ftrl-train", ["-q", "--bits", "10", "-m", model, data]).status == 0)
+        let config = try dir.write("c.json", "{\"learning_rate\": 0.2}")
+        let run = try Tools.run("ftrl-train", ["--resume", model, "--config", config, "-m", model, data])
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("--config cannot be combined with --resume"), "\(run.stderr)")
+    }
+
+    /// "A closed pipe (`| head`) ends the tool quietly": nothing on stderr,
+    /// and the first line is a probability.
+    @Test func headEndsScoringQuietly() throws {
+        let dir = try TemporaryDirectory()
+        let data = try dir.write("d.svm", PipelineTests.sampleLog(rows: 200_000))
+        let model = dir.path("m.ftrl")
+        #expect(try Tools.run("ftrl-train", ["-q", "--bits", "12", "-m", model, data]).status == 0)
+        let predict = Tools.binDirectory.appendingPathComponent("ftrl-predict").path
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/bash")
+        shell.arguments = [
+            "-c", "'\(predict)' -m '\(model)' '\(data)' 2> '\(dir.path("err"))' | head -n 1; echo \"status ${PIPESTATUS[0]}\"",
+        ]
+        let out = Pipe()
+        shell.standardOutput = out
+        try shell.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        shell.waitUntilExit()
+        let lines = text.split(separator: "\n")
+        #expect(lines.count == 2, "\(text)")
+        if lines.count == 2 {
+            #expect(Double(lines[0]).map { $0 > 0 && $0 < 1 } == true, "\(text)")
+            #expect(lines[1] == "status 141" || lines[1] == "status 0", "\(text)")
+        }
+        #expect(try String(contentsOfFile: dir.path("err"), encoding: .utf8) == "")
+    }
+}
