@@ -26,10 +26,6 @@ struct DelimitedInputTests {
 
     static let columns = "label,I1,I2,C1,C2,C3"
 
-    static func auc(_ stderr: String) -> Double? {
-        stderr.components(separatedBy: "auc ").dropFirst().first.flatMap { Double($0.prefix(8)) }
-    }
-
     @Test func tsvTrainsAndScoresWithAndWithoutLabel() throws {
         let dir = try TemporaryDirectory()
         let train = try dir.write("train.tsv", Self.tsv(rows: 3000))
@@ -42,7 +38,7 @@ struct DelimitedInputTests {
 
         let labeled = try Tools.run("ftrl-predict", ["-m", model, "--metrics", train])
         #expect(labeled.status == 0)
-        #expect((Self.auc(labeled.stderr) ?? 0) > 0.9, "\(labeled.stderr)")
+        #expect((metric("auc", in: labeled.stderr) ?? 0) > 0.9, "\(labeled.stderr)")
         // The same rows without the label column score the same, without metrics.
         let unlabeled = try dir.write("test.tsv", Self.tsv(rows: 3000, label: false))
         let scores = try Tools.run("ftrl-predict", ["-m", model, "--metrics", unlabeled])
@@ -246,7 +242,7 @@ struct DelimitedInputTests {
             let train = try Tools.run("ftrl-train", ["-q", "--preset", "criteo", "-m", dir.path("c.ftrl"), dir.path("train.tsv.gz")])
             #expect(train.status == 0, "\(train.stderr)")
             let labeled = try Tools.run("ftrl-predict", ["-m", dir.path("c.ftrl"), "--metrics", dir.path("test-labeled.tsv")])
-            #expect((Self.auc(labeled.stderr) ?? 0) > 0.7, "\(labeled.stderr)")
+            #expect((metric("auc", in: labeled.stderr) ?? 0) > 0.7, "\(labeled.stderr)")
             // Criteo's unlabeled test rows (39 fields) score without any flag.
             let unlabeled = try Tools.run("ftrl-predict", ["-m", dir.path("c.ftrl"), dir.path("test.tsv")])
             #expect(unlabeled.status == 0)
@@ -257,7 +253,7 @@ struct DelimitedInputTests {
             #expect(train.status == 0, "\(train.stderr)")
             #expect(train.stderr.contains("8,087 examples"))
             let scored = try Tools.run("ftrl-predict", ["-m", dir.path("a.ftrl"), "--metrics", avazu.path])
-            #expect((Self.auc(scored.stderr) ?? 0) > 0.7)
+            #expect((metric("auc", in: scored.stderr) ?? 0) > 0.7)
         }
         if let tiny = RealDataTests.available("criteo-tiny-csv/train.csv") {
             // Header Id,Label,I1..I13,C1..C26 with CRLF line ends.

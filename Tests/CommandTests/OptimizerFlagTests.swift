@@ -107,21 +107,27 @@ struct OptimizerFlagTests {
         let data = try scratch.write("d.svm", PipelineTests.sampleLog(rows: 400))
         let model = scratch.path("m.ftrl")
         #expect(
-            try Tools.run("ftrl-train", ["-q", "--bits", "11", "--ema", "--ema-momentum", "0.9", "--dtype", "float64", "-m", model, data])
-                .status == 0)
+            try Tools.run(
+                "ftrl-train",
+                ["-q", "--bits", "11", "--hash", "identity", "--ema", "--ema-momentum", "0.9", "--dtype", "float64", "-m", model, data]
+            ).status == 0)
         let state = tsvRows(try Tools.run("ftrl-model", ["state", model]).stdout)
         let weights = tsvRows(try Tools.run("ftrl-model", ["weights", model]).stdout)
         var average: [String: Double] = [:]
-        for row in state { average[row[0]] = Double(row[4])! }
+        for row in state { average[row[0]] = Double(row[4]) }
         for row in weights {
-            #expect(Double(row[1])! == average[row[0]]!, "slot \(row[0])")
+            #expect(Double(row[1]) != nil && Double(row[1]) == average[row[0]], "slot \(row[0])")
         }
-        // Scoring with the averages: p = sigmoid(b + sum of averages) for a one-row input.
-        let row = "1 3:1 60:1\n"
-        let one = try scratch.write("one.svm", row)
-        let p = Double(try Tools.run("ftrl-predict", ["-m", model, one]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))!
-        let slotsRun = try Tools.run("ftrl-model", ["info", model])
-        #expect(slotsRun.status == 0)
-        #expect(p > 0 && p < 1)
+        // Scoring uses the averages: p = sigmoid(bias average + average of slot 3
+        // + average of slot 60) for a one-row input (identity hashing: slot = index).
+        let one = try scratch.write("one.svm", "1 3:1 60:1\n")
+        let p = try #require(
+            Double(try Tools.run("ftrl-predict", ["-m", model, one]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let bias = try #require(average["bias"])
+        let a3 = try #require(average["3"])
+        let a60 = try #require(average["60"])
+        #expect(a3 != 0 && a60 != 0)
+        let expected = 1 / (1 + exp(-(bias + a3 + a60)))
+        #expect(abs(p - expected) <= 1e-12 * expected, "\(p) vs \(expected)")
     }
 }

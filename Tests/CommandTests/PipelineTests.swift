@@ -65,7 +65,7 @@ struct PipelineTests {
         #expect(run.stderr.contains("calibration"))
         #expect(run.stderr.contains("examples 3,000"))
         // The labels follow a rule the features carry: the model must have learned it.
-        let auc = Double(run.stderr.components(separatedBy: "auc ")[1].prefix(8))!
+        let auc = try #require(metric("auc", in: run.stderr), "\(run.stderr)")
         #expect(auc > 0.9)
     }
 

@@ -37,7 +37,7 @@ struct RealDataTests {
         #expect(train.status == 0, "\(train.stderr)")
         let run = try Tools.run("ftrl-predict", ["-m", dir.path("m.ftrl"), "--metrics", dir.path("test")])
         #expect(run.status == 0)
-        let auc = Double(run.stderr.components(separatedBy: "auc ")[1].prefix(8))!
+        let auc = try #require(metric("auc", in: run.stderr), "\(run.stderr)")
         #expect(auc >= 0.893, "AUC \(auc)")
         #expect(run.stderr.contains("examples 3,256"))
     }
@@ -60,7 +60,7 @@ struct RealDataTests {
         let dir = try TemporaryDirectory()
         #expect(try Tools.run("ftrl-train", ["-q", "-m", dir.path("m.ftrl"), path]).status == 0)
         let run = try Tools.run("ftrl-predict", ["-m", dir.path("m.ftrl"), "--metrics", path])
-        let auc = Double(run.stderr.components(separatedBy: "auc ")[1].prefix(8))!
+        let auc = try #require(metric("auc", in: run.stderr), "\(run.stderr)")
         #expect(auc > 0.99)
     }
 }

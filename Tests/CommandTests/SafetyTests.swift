@@ -103,6 +103,34 @@ struct SafetyTests {
         #expect(info.stdout.contains("\"examples\": 6000"), "\(info.stdout)")
     }
 
+    /// A write that fails half-way at the model's own path (the file-size
+    /// limit stands in for a full disk: EFBIG after the first 512 bytes):
+    /// exit 74, the old model byte for byte, no temporary file left.
+    @Test func failedWriteKeepsTheOldModel() throws {
+        let dir = try TemporaryDirectory()
+        let data = try dir.write("d.svm", Self.rows)
+        let model = dir.path("m.ftrl")
+        #expect(try Tools.run("ftrl-train", ["-q", "--bits", "10", "-m", model, data]).status == 0)
+        let old = try Self.bytes(model)
+        #expect(old.count > 2048)
+        let train = Tools.binDirectory.appendingPathComponent("ftrl-train").path
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // SIGXFSZ ignored, so that the write fails with EFBIG instead of killing.
+        shell.arguments = ["-c", "trap '' XFSZ; ulimit -f 1; exec '\(train)' -q --bits 10 --epochs 2 -m '\(model)' '\(data)'"]
+        let errors = Pipe()
+        shell.standardError = errors
+        try shell.run()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        shell.waitUntilExit()
+        #expect(shell.terminationStatus == 74, "\(stderr)")
+        #expect(stderr.contains("File too large"), "\(stderr)")
+        #expect(stderr.contains("\(model) is unchanged"), "\(stderr)")
+        #expect(try Self.bytes(model) == old)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.url.path).filter { $0.contains(".tmp") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
     // MARK: Checkpoints never replace the model
 
     /// A bad row after three checkpoints: exit 65, `-m` is the old model

@@ -97,6 +97,12 @@ func gzipFile(_ path: String, to target: String) throws {
     precondition(p.terminationStatus == 0, "gzip failed")
 }
 
+/// A figure of a metrics line (`logloss 0.45678  auc 0.76543 ...`), or nil
+/// when stderr has none: tests `#require` it rather than crash on a missing line.
+func metric(_ name: String, in stderr: String) -> Double? {
+    stderr.components(separatedBy: name + " ").dropFirst().first.flatMap { Double($0.prefix { !$0.isWhitespace }) }
+}
+
 /// Parses a TSV with a header into rows of fields.
 func tsvRows(_ text: String) -> [[String]] {
     text.split(separator: "\n", omittingEmptySubsequences: true).dropFirst().map {

@@ -96,12 +96,4 @@ struct ModelFileTests {
         AtomicFile.removeStaleTemporaries(of: target)
         #expect(FileManager.default.fileExists(atPath: a.path))
     }
-
-    @Test func failedWriteLeavesTheOldFile() throws {
-        let (dir, path) = try Self.trained(.float64)
-        let before = try Data(contentsOf: URL(fileURLWithPath: path))
-        guard case .float64(let m) = try ModelFile.read(path: path) else { Issue.record("dtype"); return }
-        #expect(throws: FTRLError.self) { try ModelFile.write(m, to: dir.path("no/such/dir/m.ftrl")) }
-        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
-    }
 }

@@ -31,7 +31,7 @@ struct ScheduleTests {
                 actual = schedule.rate(at: UInt64(t), as: Double.self)
                 tolerance = 1e-12 * abs(e)
             }
-            #expect(abs(actual - e) <= tolerance, "step \\(t): \\(actual) vs \\(e)")
+            #expect(abs(actual - e) <= tolerance, "step \(t): \(actual) vs \(e)")
         }
     }
 
