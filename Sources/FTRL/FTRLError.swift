@@ -11,6 +11,9 @@ public struct FTRLError: Error, CustomStringConvertible, Equatable {
         case noInput = 66
         /// A read or write that failed (EX_IOERR).
         case io = 74
+        /// The reader of standard output went away (`| head`): not a
+        /// failure; the command ends at once, quietly, with status 0.
+        case closedPipe = 0
     }
 
     /// The class of failure.
@@ -62,6 +65,7 @@ extension FTRLError {
     /// Prints the error as `COMMAND: error: ...` on standard error, then
     /// each note as `COMMAND: note: ...`: the one error reporter of every command.
     public func report(as command: String) {
+        if kind == .closedPipe { return }
         printError("\(command): error: \(self)")
         for note in notes { printError("\(command): note: \(note)") }
     }

@@ -28,6 +28,11 @@ public final class OutputWriter {
             let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
             if n < 0 {
                 if errno == EINTR { continue }
+                if errno == EPIPE {
+                    // SIGPIPE is ignored (a parent set it so): end as the signal would, quietly.
+                    buffer.removeAll(keepingCapacity: true)
+                    throw FTRLError(.closedPipe, "the reader of \(name) went away")
+                }
                 let reason = String(cString: strerror(errno))
                 buffer.removeAll(keepingCapacity: true)
                 throw FTRLError(.io, "write failed: \(reason)", path: name)
