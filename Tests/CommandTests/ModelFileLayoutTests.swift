@@ -198,3 +198,114 @@ struct DocumentedClaimsTests {
         #expect(try String(contentsOfFile: dir.path("err"), encoding: .utf8) == "")
     }
 }
+
+/// More README claims: header quoting, a second signal, shortest printing,
+/// columns missing from a file to score.
+struct MoreDocumentedClaimsTests {
+    /// A header line follows RFC 4180 as rows do: a doubled quote in a
+    /// quoted name is one quote, and a quoted separator is part of the name.
+    @Test func headerWithDoubledQuotes() throws {
+        let dir = try TemporaryDirectory()
+        let csv = try dir.write("h.csv", "label,\"say \"\"hi\"\"\",\"a,b\"\n1,x,y\n0,z,y\n")
+        let model = dir.path("m.ftrl")
+        let run = try Tools.run("ftrl-train", ["-q", "--bits", "10", "-m", model, csv])
+        #expect(run.status == 0, "\(run.stderr)")
+        let info = try Tools.run("ftrl-model", ["info", model]).stdout
+        #expect(info.contains(#""columns": ["label", "say \"hi\"", "a,b"]"#), "\(info)")
+    }
+
+    /// "a second signal ends it at once": the first SIGINT arrives while a
+    /// resumed model is still coming through a FIFO (so the run cannot have
+    /// finished), the second ends the process by the signal, and -m is untouched.
+    @Test func secondSignalEndsTheRunAtOnce() throws {
+        let dir = try TemporaryDirectory()
+        let data = try dir.write("d.svm", PipelineTests.sampleLog(rows: 500))
+        let saved = dir.path("saved.ftrl")
+        #expect(try Tools.run("ftrl-train", ["-q", "--bits", "12", "-m", saved, data]).status == 0)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: saved))
+        let fifo = dir.path("model.fifo")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", "-c",
+            "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT]); os.execv(sys.argv[1], sys.argv[1:])",
+            Tools.binDirectory.appendingPathComponent("ftrl-train").path, "--resume", fifo, "-m", saved, data,
+        ]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        guard let writer = FileHandle(forWritingAtPath: fifo) else {
+            Issue.record("cannot open the FIFO")
+            process.terminate()
+            return
+        }
+        signal(SIGPIPE, SIG_IGN)
+        try writer.write(contentsOf: bytes.prefix(100))
+        Thread.sleep(forTimeInterval: 0.2)
+        kill(process.processIdentifier, SIGINT)
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(process.isRunning, "the first signal ended the run before the model was loaded")
+        kill(process.processIdentifier, SIGINT)
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(!process.isRunning, "the second signal did not end the run")
+        if process.isRunning { process.terminate() }
+        try? writer.close()
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        #expect(process.terminationStatus == SIGINT)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: saved)) == bytes)
+    }
+
+    /// "Numbers print in the shortest form that reads back exactly": every
+    /// float32 score reads back to the same float32, and no decimal with one
+    /// significant digit fewer does.
+    @Test func scoresPrintShortest() throws {
+        let dir = try TemporaryDirectory()
+        let data = try dir.write("d.svm", PipelineTests.sampleLog(rows: 2000))
+        let model = dir.path("m.ftrl")
+        #expect(try Tools.run("ftrl-train", ["-q", "--bits", "12", "-m", model, data]).status == 0)
+        let run = try Tools.run("ftrl-predict", ["-m", model, data])
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2000)
+        var checked = 0
+        for text in Set(lines) {
+            guard let value = Float(text) else {
+                Issue.record("not a number: \(text)")
+                continue
+            }
+            // Significant digits of the printed form (plain decimal or e-notation).
+            let mantissa = text.split(separator: "e")[0].filter { $0.isNumber }.drop { $0 == "0" }
+            let digits = mantissa.reversed().drop { $0 == "0" }.count
+            if digits > 1 {
+                let shorter = String(format: "%.\(digits - 2)e", Double(value))
+                #expect(Float(shorter) != value, "\(text) prints longer than \(shorter)")
+            }
+            #expect(Float(String(Double(value))) == value)
+            checked += 1
+        }
+        #expect(checked > 100)
+    }
+
+    /// "columns ... found by name (in any order, missing ones counted as
+    /// empty)": a file whose header lacks a column scores as the same rows
+    /// with that column present and empty.
+    @Test func missingColumnsOfAScoringFileAreEmpty() throws {
+        let dir = try TemporaryDirectory()
+        var rows = "label,a,b,c\n"
+        for i in 0..<300 { rows += "\(i % 3 == 0 ? 1 : 0),a\(i % 7),b\(i % 5),c\(i % 2)\n" }
+        let train = try dir.write("train.csv", rows)
+        let model = dir.path("m.ftrl")
+        #expect(try Tools.run("ftrl-train", ["-q", "--bits", "12", "-m", model, train]).status == 0)
+        let reordered = try dir.write("r.csv", "c,label,a\nc1,1,a3\nc0,0,a6\n")
+        let empty = try dir.write("e.csv", "label,a,b,c\n1,a3,,c1\n0,a6,,c0\n")
+        let r = try Tools.run("ftrl-predict", ["-m", model, reordered])
+        let e = try Tools.run("ftrl-predict", ["-m", model, empty])
+        #expect(r.status == 0 && e.status == 0, "\(r.stderr) \(e.stderr)")
+        #expect(r.stdout == e.stdout)
+        #expect(r.stdout.split(separator: "\n").count == 2)
+        // And b's missing feature is in play: a b value scores differently.
+        let filled = try Tools.run("ftrl-predict", ["-m", model, try dir.write("f.csv", "label,a,b,c\n1,a3,b1,c1\n0,a6,b1,c0\n")])
+        #expect(filled.stdout != r.stdout)
+    }
+}

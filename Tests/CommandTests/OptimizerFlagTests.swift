@@ -46,14 +46,62 @@ struct OptimizerFlagTests {
         ),
     ])
     func scheduleFlagsEqualConfig(_ name: String, _ flags: [String]) throws {
+        let scratch = try TemporaryDirectory()
         let config = Self.golden.appendingPathComponent("\(name)/config.json").path
         let fromFile = try Tools.run("ftrl-train", ["--print-config", "--config", config])
-        // The golden config with its schedule replaced by a constant, then the flags.
-        let fromFlags = try Tools.run("ftrl-train", ["--print-config", "--config", config, "--schedule", "constant"])
-        #expect(fromFlags.status == 0)
-        let rebuilt = try Tools.run("ftrl-train", ["--print-config", "--config", config] + flags)
+        // The golden config with its schedule replaced by a constant rate...
+        let constant = try Tools.run(
+            "ftrl-train", ["--print-config", "--config", config, "--schedule", "constant", "--learning-rate", "0.3"])
+        #expect(constant.status == 0)
+        #expect(constant.stdout.contains("\"learning_rate\": 0.3,"), "\(constant.stdout)")
+        // ...and the flags put the schedule back: flags that were ignored would leave the constant.
+        let base = try scratch.write("constant.json", constant.stdout)
+        let rebuilt = try Tools.run("ftrl-train", ["--print-config", "--config", base] + flags)
         #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
         #expect(rebuilt.stdout == fromFile.stdout)
+    }
+
+    /// Schedule flags on --resume change the resumed model's schedule (and say so).
+    @Test func scheduleFlagsOverAResumedSchedule() throws {
+        let scratch = try TemporaryDirectory()
+        let data = try scratch.write("d.svm", PipelineTests.sampleLog(rows: 100))
+        let model = scratch.path("m.ftrl")
+        let first = try Tools.run(
+            "ftrl-train",
+            ["-q", "--bits", "10", "--schedule", "exponential-decay", "--decay-steps", "50", "--decay-rate", "0.5", "-m", model, data])
+        #expect(first.status == 0, "\(first.stderr)")
+        let resumed = try Tools.run("ftrl-train", ["--resume", model, "--decay-rate", "0.9", "-m", model, data])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("learning_rate overridden"), "\(resumed.stderr)")
+        let info = try Tools.run("ftrl-model", ["info", model]).stdout
+        #expect(info.contains("\"decay_rate\": 0.9"), "\(info)")
+        #expect(info.contains("\"decay_steps\": 50"), "\(info)")
+        #expect(info.contains("\"class_name\": \"ExponentialDecay\""), "\(info)")
+    }
+
+    /// Lazy EMA over long gaps: a slot active at step 1 only, then idle for
+    /// 1,000 and for 10,000 steps (past the 4,096 entries of the first table
+    /// of m^k), has the average that stepping a = m a + (1 - m) w once per
+    /// step gives.
+    @Test(arguments: [1000, 10_000])
+    func lazyAverageOverALongGap(_ gap: Int) throws {
+        let scratch = try TemporaryDirectory()
+        let flags = [
+            "-q", "--bits", "4", "--hash", "identity", "--ema", "--ema-momentum", "0.999", "--dtype", "float64", "--l1", "0",
+        ]
+        let head = try scratch.write("head.svm", "1 1:1 2:1\n")
+        let all = try scratch.write("all.svm", "1 1:1 2:1\n" + String(repeating: "0 2:1\n", count: gap))
+        #expect(try Tools.run("ftrl-train", flags + ["-m", scratch.path("one.ftrl"), head]).status == 0)
+        #expect(try Tools.run("ftrl-train", flags + ["-m", scratch.path("all.ftrl"), all]).status == 0)
+        let start = tsvRows(try Tools.run("ftrl-model", ["state", scratch.path("one.ftrl")]).stdout).first { $0[0] == "1" }
+        let end = tsvRows(try Tools.run("ftrl-model", ["state", scratch.path("all.ftrl")]).stdout).first { $0[0] == "1" }
+        let w = try #require(start.flatMap { Double($0[1]) })
+        var a = try #require(start.flatMap { Double($0[4]) })
+        #expect(w != 0 && a != w)
+        for _ in 0..<gap { a = 0.999 * a + (1 - 0.999) * w }
+        let got = try #require(end.flatMap { Double($0[4]) })
+        #expect(end.flatMap { Double($0[1]) } == w, "an idle slot keeps its weight")
+        #expect(abs(got - a) <= 1e-12 * abs(w), "\(got) vs \(a)")
     }
 
     @Test func rateThatReachesZeroNamesTheStep() throws {

@@ -25,10 +25,10 @@ struct DelimitedParserTests {
         return (block, plan)
     }
 
-    /// The slot of a categorical value, computed from the documented rule.
+    /// The slot of a categorical value, computed from the documented rule
+    /// with the independent reference hash (not the library's).
     static func slot(_ column: String, _ value: String) -> UInt32 {
-        let seed = Array(column.utf8).withUnsafeBytes { MurmurHash3.hash($0, seed: 7) }
-        return Array(value.utf8).withUnsafeBytes { MurmurHash3.hash($0, seed: seed) } & 0x3F_FFFF
+        ReferenceMurmur3.hash(value, seed: ReferenceMurmur3.hash(column, seed: 7)) & 0x3F_FFFF
     }
 
     static func features(_ block: ExampleBlock, _ e: Int) -> [UInt32: Double] {
