@@ -40,6 +40,26 @@ struct PipelineTests {
         #expect(fromFile.stdout.split(separator: "\n").count == 2000)
     }
 
+    /// Progressive validation scores each example before it is learned: with
+    /// one batch larger than the input, every example is scored by the
+    /// resumed model's weights, so the progressive logloss is the logloss
+    /// ftrl-predict reports for the same rows and model.
+    @Test func progressiveLogLossScoresBeforeLearning() throws {
+        let dir = try TemporaryDirectory()
+        let first = try dir.write("a.svm", Self.sampleLog(rows: 2000, seed: 3))
+        let second = try dir.write("b.svm", Self.sampleLog(rows: 500, seed: 4))
+        let model = dir.path("m.ftrl")
+        #expect(try Tools.run("ftrl-train", ["-q", "--bits", "12", "-m", model, first]).status == 0)
+        let scored = try Tools.run("ftrl-predict", ["-m", model, "--metrics", second])
+        let expected = try #require(metric("logloss", in: scored.stderr), "\(scored.stderr)")
+        let run = try Tools.run(
+            "ftrl-train", ["--progress-every", "1000", "--resume", model, "--batch-size", "1000", "-m", dir.path("n.ftrl"), second])
+        #expect(run.status == 0, "\(run.stderr)")
+        let progressive = try #require(metric("progressive logloss", in: run.stderr), "\(run.stderr)")
+        #expect(abs(progressive - expected) < 2e-6, "\(progressive) vs \(expected)")
+        #expect(expected < 0.69)
+    }
+
     @Test func predictPrintsOnlyProbabilitiesAndMetricsOnStderr() throws {
         let dir = try TemporaryDirectory()
         let data = try dir.write("d.svm", Self.sampleLog(rows: 3000))

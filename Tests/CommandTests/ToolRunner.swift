@@ -100,7 +100,7 @@ func gzipFile(_ path: String, to target: String) throws {
 /// A figure of a metrics line (`logloss 0.45678  auc 0.76543 ...`), or nil
 /// when stderr has none: tests `#require` it rather than crash on a missing line.
 func metric(_ name: String, in stderr: String) -> Double? {
-    stderr.components(separatedBy: name + " ").dropFirst().first.flatMap { Double($0.prefix { !$0.isWhitespace }) }
+    stderr.components(separatedBy: name + " ").dropFirst().first.flatMap { Double($0.prefix { "0123456789.-+e".contains($0) }) }
 }
 
 /// Parses a TSV with a header into rows of fields.

@@ -79,6 +79,13 @@ struct LibSVMParserTests {
             "0." + String(repeating: "1", count: 500), String(repeating: "9", count: 450) + "e-449",
             "1." + String(repeating: "0", count: 5000) + "1",
         ]
+        // Mantissas of 16 to 19 digits, where a fast path taken too far would round twice.
+        for _ in 0..<20_000 {
+            var digits = String(next() % 9 + 1)
+            for _ in 0..<(15 + Int(next() % 4)) { digits += String(next() % 10) }
+            let point = Int(next() % UInt64(digits.count + 1))
+            samples.append(String(digits.prefix(point)) + "." + String(digits.dropFirst(point)) + "e" + String(Int(next() % 30) - 15))
+        }
         for _ in 0..<20_000 {
             let digits = String(next() % 10_000_000_000)
             let point = Int(next() % UInt64(digits.count + 1))
