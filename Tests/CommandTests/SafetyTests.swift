@@ -104,20 +104,32 @@ struct SafetyTests {
     }
 
     /// A write that fails half-way at the model's own path (the file-size
-    /// limit stands in for a full disk: EFBIG after the first 512 bytes):
-    /// exit 74, the old model byte for byte, no temporary file left.
+    /// limit stands in for a full disk: EFBIG after the first 4 MiB):
+    /// exit 74, the old model byte for byte, no temporary file left. (The
+    /// limit stays above 1 MiB, which ThreadSanitizer's runtime needs.)
     @Test func failedWriteKeepsTheOldModel() throws {
         let dir = try TemporaryDirectory()
-        let data = try dir.write("d.svm", Self.rows)
+        let data = dir.path("wide.svm")
+        let awk = Process()
+        awk.executableURL = URL(fileURLWithPath: "/bin/sh")
+        awk.arguments = [
+            "-c",
+            "awk 'BEGIN{srand(5); for(i=0;i<80000;i++){printf \"%d\", i%2; for(j=0;j<10;j++) printf \" %d:1\", int(rand()*4194303)+1; print \"\"}}' > '\(data)'",
+        ]
+        try awk.run()
+        awk.waitUntilExit()
+        #expect(awk.terminationStatus == 0)
         let model = dir.path("m.ftrl")
-        #expect(try Tools.run("ftrl-train", ["-q", "--bits", "10", "-m", model, data]).status == 0)
+        let flags = ["-q", "--bits", "22", "-m", model, data]
+        #expect(try Tools.run("ftrl-train", flags).status == 0)
         let old = try Self.bytes(model)
-        #expect(old.count > 2048)
+        #expect(old.count > 9 << 20)
         let train = Tools.binDirectory.appendingPathComponent("ftrl-train").path
         let shell = Process()
         shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-        // SIGXFSZ ignored, so that the write fails with EFBIG instead of killing.
-        shell.arguments = ["-c", "trap '' XFSZ; ulimit -f 1; exec '\(train)' -q --bits 10 --epochs 2 -m '\(model)' '\(data)'"]
+        // SIGXFSZ ignored, so that the write fails with EFBIG instead of killing;
+        // 8192 blocks is 4 MiB (dash, 512-byte blocks) or 8 MiB (bash).
+        shell.arguments = ["-c", "trap '' XFSZ; ulimit -f 8192; exec '\(train)' " + flags.map { "'\($0)'" }.joined(separator: " ")]
         let errors = Pipe()
         shell.standardError = errors
         try shell.run()
