@@ -2,23 +2,39 @@ import Foundation
 import Testing
 @testable import FTRL
 
-/// A CSV log and the LibSVM log of the same hashed features train the same
-/// model: the delimited path adds nothing but the features it documents.
+/// A CSV log and the LibSVM log of the same features train the same model:
+/// the delimited path adds nothing but the features it documents. The
+/// LibSVM file is written from the rows themselves with the README's rules
+/// and the independent `ReferenceMurmur3`, not from the CSV path's output.
 struct FormatEquivalenceTests {
-    static func csv(rows: Int) -> String {
+    struct Row {
+        var click: Int
+        var site: String
+        var slot: String
+        var n: Int
+    }
+
+    static func rows(_ count: Int) -> [Row] {
         var state: UInt64 = 77
         func next() -> UInt64 {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             return state >> 33
         }
-        var text = "id,click,site,\"ad, slot\",n\r\n"
-        for r in 0..<rows {
+        return (0..<count).map { _ in
             let site = ["a", "b", "c\"d", "", "e,f"][Int(next() % 5)]
-            let slot = next() % 40
+            let slot = "s\(next() % 40)"
             let n = Int(next() % 200) - 20
+            return Row(click: next() % 3 == 0 ? 1 : 0, site: site, slot: slot, n: n)
+        }
+    }
+
+    static func csv(rows: Int) -> String {
+        var text = "id,click,site,\"ad, slot\",n\r\n"
+        for (r, row) in Self.rows(rows).enumerated() {
+            let site = row.site
             let quotedSite =
                 site.contains(",") || site.contains("\"") ? "\"" + site.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : site
-            text += "\(r),\(next() % 3 == 0 ? 1 : 0),\(quotedSite),s\(slot),\(n)\r\n"
+            text += "\(r),\(row.click),\(quotedSite),\(row.slot),\(row.n)\r\n"
         }
         return text
     }
@@ -35,21 +51,34 @@ struct FormatEquivalenceTests {
         config.schema.numeric = ["n"]
         config.schema.interactions = [["site", "ad, slot"]]
 
-        // The features of every row, as the CSV path computes them.
-        let stream = ExampleStream(paths: [csvPath], hasher: config.hasher, schema: config.schema)
+        // Each row's features by the documented rules: a categorical value
+        // under its column's seed, a missing value as the byte 0, n as
+        // sign * log1p|n| (nothing for 0), and site x "ad, slot" when both are present.
+        let mask: UInt32 = (1 << 18) - 1
+        func seed(_ column: String) -> UInt32 { ReferenceMurmur3.hash(column, seed: 0) }
+        let crossSeed = ReferenceMurmur3.hash("site\u{1F}ad, slot", seed: 0)
         var libsvm = ""
-        while let block = try stream.next() {
-            for e in 0..<block.count {
-                libsvm += block.labels[e] == 1 ? "1" : "0"
-                for j in block.offsets[e]..<block.offsets[e + 1] {
-                    #expect(block.slots[j] != 0, "slot 0 cannot be written as a LibSVM index")
-                    libsvm += " \(block.slots[j]):\(block.values[j])"
-                }
-                libsvm += "\n"
+        for row in Self.rows(3000) {
+            var features: [(UInt32, Double)] = []
+            let siteHash = ReferenceMurmur3.hash(row.site, seed: seed("site"))
+            features.append(row.site.isEmpty ? (ReferenceMurmur3.hash([0], seed: seed("site")) & mask, 1) : (siteHash & mask, 1))
+            let slotHash = ReferenceMurmur3.hash(row.slot, seed: seed("ad, slot"))
+            features.append((slotHash & mask, 1))
+            if row.n != 0 {
+                features.append(
+                    (ReferenceMurmur3.hash([], seed: seed("n")) & mask, row.n < 0 ? -log1p(Double(-row.n)) : log1p(Double(row.n))))
             }
-            stream.recycle(block)
+            if !row.site.isEmpty {
+                let key = ReferenceMurmur3.bytes(siteHash) + ReferenceMurmur3.bytes(slotHash)
+                features.append((ReferenceMurmur3.hash(key, seed: crossSeed) & mask, 1))
+            }
+            libsvm += "\(row.click)"
+            for (slot, value) in features {
+                #expect(slot != 0, "slot 0 cannot be written as a LibSVM index")
+                libsvm += " \(slot):\(value)"
+            }
+            libsvm += "\n"
         }
-        _ = stream.finish()
         let svmPath = try dir.write("log.svm", libsvm)
 
         let fromCSV = try trainedState(config, [csvPath])
