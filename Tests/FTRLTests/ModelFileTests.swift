@@ -81,6 +81,26 @@ struct ModelFileTests {
         } throws: { ($0 as? FTRLError)?.message.contains("non-finite number or a negative accumulator") == true }
     }
 
+    /// The sweep for stale temporary files reads directory entries only up
+    /// to their names' ends: in a folder of thousands of names of every
+    /// length some entry ends a readdir buffer, where copying a whole dirent
+    /// read past the buffer (AddressSanitizer caught it in `make fuzz`; this
+    /// runs under it in `make sanitize`). Stale files are still removed.
+    @Test func staleSweepReadsOnlyTheNames() throws {
+        let dir = try Scratch()
+        var rng: UInt64 = 3
+        for i in 0..<3000 {
+            rng = rng &* 6364136223846793005 &+ 1442695040888963407
+            let name = String(repeating: "n", count: Int(rng >> 59) + 1) + "\(i)"
+            _ = try dir.write(name, [])
+        }
+        let target = dir.path("m.ftrl")
+        let stale = try dir.write("m.ftrl.tmp-999999999-abcdef", [1])
+        AtomicFile.removeStaleTemporaries(of: target)
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path).count == 3000)
+    }
+
     /// The temporary file of a write is fresh (O_EXCL): it is never one a
     /// symlink planted beside the target points through.
     @Test func temporaryFilesAreFreshAndUnpredictable() throws {

@@ -95,9 +95,13 @@ public enum AtomicFile {
         defer { closedir(dir) }
         let me = getpid()
         while let entry = readdir(dir) {
-            let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                Array(raw.prefix(while: { $0 != 0 }))
-            }
+            // The name through a pointer, up to its NUL: a record is only as
+            // long as its name (d_reclen), so copying the whole dirent (or its
+            // 256-byte d_name) can read past the end of readdir's buffer
+            // (found by the model fuzz target under AddressSanitizer).
+            let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+            let namePointer = (UnsafeRawPointer(entry) + offset).assumingMemoryBound(to: CChar.self)
+            let name = Array(UnsafeRawBufferPointer(start: namePointer, count: strlen(namePointer)))
             guard name.count >= prefix.count + 8, name.starts(with: prefix) else { continue }
             // PID digits, '-', six characters of mkstemp's.
             let rest = name[prefix.count...]
