@@ -105,10 +105,10 @@ public final class WeightTable<F: FTRLScalar> {
     public func checkMemoryForTraining() throws(FTRLError) {
         guard let (available, source) = MemoryBudget.available() else { return }
         let margin = 64 << 20
-        let needed = mappedBytes - residentBytes()
-        if needed + margin <= available { return }
+        let resident = residentBytes()
+        if mappedBytes - resident + margin <= available { return }
         var fits = bits
-        while fits > 1 && (slotBytes << fits) - min(residentBytes(), slotBytes << fits) + margin > available { fits -= 1 }
+        while fits > 1 && (slotBytes << fits) - min(resident, slotBytes << fits) + margin > available { fits -= 1 }
         throw FTRLError(
             .usage,
             "a table of 2^\(bits) slots needs \(mappedBytes >> 20) MiB, but only \(available >> 20) MiB of memory is available "
