@@ -225,13 +225,7 @@ struct MoreDocumentedClaimsTests {
         let bytes = try Data(contentsOf: URL(fileURLWithPath: saved))
         let fifo = dir.path("model.fifo")
         #expect(mkfifo(fifo, 0o600) == 0)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", "-c",
-            "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT]); os.execv(sys.argv[1], sys.argv[1:])",
-            Tools.binDirectory.appendingPathComponent("ftrl-train").path, "--resume", fifo, "-m", saved, data,
-        ]
+        let process = Tools.asFromAShell("ftrl-train", ["--resume", fifo, "-m", saved, data])
         process.standardError = FileHandle.nullDevice
         try process.run()
         guard let writer = FileHandle(forWritingAtPath: fifo) else {

@@ -195,15 +195,7 @@ struct SafetyTests {
         let fifo = dir.path("model.fifo")
         #expect(mkfifo(fifo, 0o600) == 0)
         let out = dir.path("out.ftrl")
-        // Started as from a shell, with SIGTERM unblocked: the test runner's
-        // threads block it, and a blocked signal would wait for the handler.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", "-c",
-            "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT]); os.execv(sys.argv[1], sys.argv[1:])",
-            Tools.binDirectory.appendingPathComponent("ftrl-train").path, "--resume", fifo, "-m", out, data,
-        ]
+        let process = Tools.asFromAShell("ftrl-train", ["--resume", fifo, "-m", out, data])
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice

@@ -58,6 +58,23 @@ enum Tools {
     }
 }
 
+extension Tools {
+    /// A process that runs `tool` as a shell would start it, with SIGINT and
+    /// SIGTERM unblocked: the test runner's threads block them, and a blocked
+    /// signal would wait for the tool's own handler. Not started yet.
+    static func asFromAShell(_ tool: String, _ arguments: [String]) -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments =
+            [
+                "python3", "-c",
+                "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT]); os.execv(sys.argv[1], sys.argv[1:])",
+                binDirectory.appendingPathComponent(tool).path,
+            ] + arguments
+        return process
+    }
+}
+
 /// A directory removed when the value goes away.
 final class TemporaryDirectory {
     let url: URL
