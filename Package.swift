@@ -1,6 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The library `FTRL` holds all logic (Sources/FTRL/README.md shows its
+// parts); `FTRLCommandLine` holds what the three commands share (option
+// groups, jobs, error reporting, progress and number formatting); the
+// executables only parse flags. Every target builds in Swift 6 mode.
 let package = Package(
     name: "ftrl",
     products: [
@@ -29,28 +33,37 @@ let package = Package(
             name: "FTRL",
             dependencies: ["CZlib", "CISAL", "CFTRLShims"]
         ),
+        .target(
+            name: "FTRLCommandLine",
+            dependencies: ["FTRL", "CFTRLShims", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "ftrl-train",
-            dependencies: ["FTRL", "CTrainStartup", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["FTRL", "FTRLCommandLine", "CTrainStartup", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "ftrl-predict",
-            dependencies: ["FTRL", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["FTRL", "FTRLCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "ftrl-model",
-            dependencies: ["FTRL", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["FTRL", "FTRLCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .target(
+            name: "FTRLTestSupport",
+            dependencies: ["FTRL"],
+            path: "Tests/TestSupport"
         ),
         .testTarget(
             name: "FTRLTests",
-            dependencies: ["FTRL"],
+            dependencies: ["FTRL", "FTRLTestSupport"],
             path: "Tests/FTRLTests"
         ),
         .testTarget(
             name: "CommandTests",
-            dependencies: ["FTRL"],
+            dependencies: ["FTRL", "FTRLTestSupport"],
             path: "Tests/CommandTests"
         ),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FTRL
+import FTRLCommandLine
 
 @main
 struct FTRLModel: ParsableCommand {
@@ -10,12 +11,12 @@ struct FTRLModel: ParsableCommand {
         subcommands: [Info.self, State.self, Weights.self])
 }
 
-/// Loads the model at `path`, turning library errors into exit codes.
+/// Loads the model at `path` and runs `body` on it, turning library errors
+/// into their report and exit code.
 func withModel(_ command: String, _ path: String, _ body: (AnyModel) throws(FTRLError) -> Void) throws {
-    do {
+    let status = reportingErrors(as: "ftrl-model \(command)") { () throws(FTRLError) -> Int32 in
         try body(try ModelFile.read(path: path))
-    } catch {
-        error.report(as: "ftrl-model \(command)")
-        throw ExitCode(error.exitCode)
+        return 0
     }
+    if status != 0 { throw ExitCode(status) }
 }

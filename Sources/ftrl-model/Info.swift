@@ -1,5 +1,6 @@
 import ArgumentParser
 import FTRL
+import FTRLCommandLine
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(

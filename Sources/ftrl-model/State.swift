@@ -1,5 +1,6 @@
 import ArgumentParser
 import FTRL
+import FTRLCommandLine
 
 struct State: ParsableCommand {
     static let configuration = CommandConfiguration(

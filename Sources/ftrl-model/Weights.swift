@@ -1,5 +1,6 @@
 import ArgumentParser
 import FTRL
+import FTRLCommandLine
 
 struct Weights: ParsableCommand {
     static let configuration = CommandConfiguration(

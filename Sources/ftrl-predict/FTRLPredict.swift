@@ -1,5 +1,6 @@
 import ArgumentParser
 import FTRL
+import FTRLCommandLine
 
 @main
 struct FTRLPredict: ParsableCommand {
@@ -23,11 +24,10 @@ struct FTRLPredict: ParsableCommand {
         options.modelPath = model
         options.inputs = files
         options.metrics = metrics
-        do {
+        let status = reportingErrors(as: "ftrl-predict") { () throws(FTRLError) -> Int32 in
             try PredictionJob(options: options).run()
-        } catch {
-            error.report(as: "ftrl-predict")
-            throw ExitCode(error.exitCode)
+            return 0
         }
+        if status != 0 { throw ExitCode(status) }
     }
 }

@@ -1,3 +1,4 @@
+import FTRLTestSupport
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import FTRLTestSupport
 import Foundation
 import Testing
 
@@ -352,7 +353,7 @@ struct SafetyTests {
     @Test func unterminatedQuoteIsRefusedAtItsLine() throws {
         let dir = try TemporaryDirectory()
         let path = dir.path("open.csv")
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         handle.write(Data("label,a\n1,x\n0,\"never closed\n".utf8))
         let block = Data(String(repeating: "1,abcdefgh\n", count: 100_000).utf8)

@@ -1,3 +1,4 @@
+import FTRLTestSupport
 import Testing
 @testable import FTRL
 

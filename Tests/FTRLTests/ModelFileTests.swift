@@ -1,3 +1,4 @@
+import FTRLTestSupport
 import CZlib
 import Foundation
 import Testing
@@ -15,11 +16,11 @@ struct ModelFileTests {
         switch dtype {
         case .float32:
             let m = try Model<Float>(config: c)
-            _ = try Trainer(model: m).train(paths: [data], weights: nil, weightsPath: nil, progress: Progress(prefix: "", interval: nil))
+            _ = try Trainer(model: m).train(paths: [data], weights: nil, weightsPath: nil)
             try ModelFile.write(m, to: path)
         case .float64:
             let m = try Model<Double>(config: c)
-            _ = try Trainer(model: m).train(paths: [data], weights: nil, weightsPath: nil, progress: Progress(prefix: "", interval: nil))
+            _ = try Trainer(model: m).train(paths: [data], weights: nil, weightsPath: nil)
             try ModelFile.write(m, to: path)
         }
         return (dir, path)

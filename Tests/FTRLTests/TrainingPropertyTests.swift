@@ -1,3 +1,4 @@
+import FTRLTestSupport
 import Foundation
 import Testing
 @testable import FTRL
@@ -79,7 +80,7 @@ struct TrainingPropertyTests {
         let dir = try Scratch()
         let path = try dir.write("one.svm", "1 1:1 2:2\n")
         let model = try Model<Double>(config: c)
-        _ = try Trainer(model: model).train(paths: [path], weights: nil, weightsPath: nil, progress: Progress(prefix: "", interval: nil))
+        _ = try Trainer(model: model).train(paths: [path], weights: nil, weightsPath: nil)
         func expected(_ g: Double) -> (w: Double, n: Double, z: Double) {
             let n = 0.1 + g * g
             let sigma = (n.squareRoot() - 0.1.squareRoot()) / 0.5
@@ -87,12 +88,12 @@ struct TrainingPropertyTests {
             return (-z / (n.squareRoot() / 0.5), n, z)
         }
         for (slot, g) in [(UInt32(1), -0.5), (2, -1.0)] {
-            let p = model.table.pointer(slot)
+            let p = model.table.slot(slot)
             let e = expected(g)
-            #expect(abs(p[0] - e.w) < 1e-15 && abs(p[1] - e.n) < 1e-15 && abs(p[2] - e.z) < 1e-15)
+            #expect(abs(p.w - e.w) < 1e-15 && abs(p.n - e.n) < 1e-15 && abs(p.z - e.z) < 1e-15)
         }
         let e = expected(-0.5)
-        #expect(abs(model.bias[0] - e.w) < 1e-15)
+        #expect(abs(model.bias.w - e.w) < 1e-15)
         #expect(model.iterations == 1)
         #expect(!model.table.isActive(3))
     }

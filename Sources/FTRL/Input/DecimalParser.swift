@@ -12,7 +12,9 @@ struct DecimalParser {
     /// held by the parser, so the hot path has no global to check.
     private let powersOfTen: UnsafePointer<Double> = DecimalParser.table
 
-    private static let table: UnsafePointer<Double> = {
+    // Written once, by the lazy initializer (which Swift runs exactly once,
+    // thread-safely), and only read after: no thread can see it change.
+    nonisolated(unsafe) private static let table: UnsafePointer<Double> = {
         let p = UnsafeMutablePointer<Double>.allocate(capacity: 23)
         var x = 1.0
         for e in 0...22 {

@@ -11,20 +11,11 @@ import Glibc
 /// Fixed sets of chunks and blocks circulate, so memory stays flat. An
 /// error stops the stream after the examples that came before it.
 public final class ExampleStream {
-    private let paths: [String]
-    private let schema: InputSchema
-    private let hasher: FeatureHasher
-    private let scoring: Bool
     private let chunks: Pipe<TextChunk>
     private let blocks: Pipe<ExampleBlock>
     private let done = DispatchGroup()
-
-    private var decodeSeconds = 0.0
-    private var parseSeconds = 0.0
-    private var decoded = 0
-
-    private let columnsLock = NSLock()
-    private var resolved: ResolvedColumns?
+    private let stats = Shared(StreamStats())
+    private let resolved = Shared<ResolvedColumns?>(nil)
 
     /// Starts reading `paths` in order (`-` is standard input).
     /// - Parameters:
@@ -34,17 +25,16 @@ public final class ExampleStream {
     ///   - scoring: whether the rows are scored: then a header line is
     ///     recognised by its names and the label column may be absent.
     public init(paths: [String], hasher: FeatureHasher, schema: InputSchema = InputSchema(), scoring: Bool = false) {
-        self.paths = paths
-        self.schema = schema
-        self.hasher = hasher
-        self.scoring = scoring
         chunks = Pipe(buffers: (0..<4).map { _ in TextChunk(capacity: 1 << 20) })
         blocks = Pipe(buffers: (0..<4).map { _ in ExampleBlock(exampleCapacity: 1024) })
-        start { [self] in decodeLoop() }
-        start { [self] in parseLoop() }
+        let decode = DecodeStage(paths: paths, format: schema.format, chunks: chunks, stats: stats)
+        let context = DecoderContext(schema: schema, hasher: hasher, scoring: scoring, columns: resolved)
+        let parse = ParseStage(context: context, chunks: chunks, blocks: blocks, stats: stats)
+        start { decode.run() }
+        start { parse.run() }
     }
 
-    private func start(_ body: @escaping () -> Void) {
+    private func start(_ body: @escaping @Sendable () -> Void) {
         done.enter()
         let thread = Thread { [done] in
             body()
@@ -65,11 +55,7 @@ public final class ExampleStream {
     }
 
     /// The columns of the delimited input, once its first header or row was read.
-    public var columns: ResolvedColumns? {
-        columnsLock.lock()
-        defer { columnsLock.unlock() }
-        return resolved
-    }
+    public var columns: ResolvedColumns? { resolved.value }
 
     /// Gives a block back.
     public func recycle(_ block: ExampleBlock) {
@@ -79,9 +65,11 @@ public final class ExampleStream {
 
     /// Stops both threads soon.
     public func cancel() {
-        blocks.cancel()
-        chunks.cancel()
+        canceller.cancel()
     }
+
+    /// A handle that stops the stream from another thread (a signal watcher).
+    public var canceller: StreamCanceller { StreamCanceller(chunks: chunks, blocks: blocks) }
 
     /// Waits for both threads to end and returns their busy seconds
     /// (reading and decompressing; parsing and hashing) and the decoded bytes.
@@ -90,17 +78,53 @@ public final class ExampleStream {
     public func finish(wait: Bool = true) -> (decode: Double, parse: Double, bytes: Int) {
         cancel()
         if wait { done.wait() }
-        return (decodeSeconds, parseSeconds, decoded)
+        let s = stats.value
+        return (s.decodeSeconds, s.parseSeconds, s.decoded)
     }
 
     /// The longest record read: past it a record is refused (with its
     /// line) instead of growing memory until the end of the input, which is
     /// what an unterminated quote in CSV would do.
     static let recordLimit = 64 << 20
+}
 
-    private func decodeLoop() {
+/// Stops an `ExampleStream`'s threads; safe to use from any thread.
+public struct StreamCanceller: Sendable {
+    fileprivate let chunks: Pipe<TextChunk>
+    fileprivate let blocks: Pipe<ExampleBlock>
+
+    /// Stops both threads soon; the reader's `next()` then returns nil.
+    public func cancel() {
+        blocks.cancel()
+        chunks.cancel()
+    }
+}
+
+/// The busy time of a stream's threads.
+struct StreamStats: Sendable {
+    var decodeSeconds = 0.0
+    var parseSeconds = 0.0
+    var decoded = 0
+}
+
+/// The decode thread: reads, decompresses and cuts text into chunks of whole records.
+private struct DecodeStage: Sendable {
+    let paths: [String]
+    let format: InputFormat
+    let chunks: Pipe<TextChunk>
+    let stats: Shared<StreamStats>
+
+    func run() {
+        var decodeSeconds = 0.0
+        var decoded = 0
+        defer {
+            stats.update {
+                $0.decodeSeconds += decodeSeconds
+                $0.decoded += decoded
+            }
+        }
         var carry: [UInt8] = []
-        var splitter = RecordSplitter(format: schema.format)
+        var splitter = RecordSplitter(format: format)
         do throws(FTRLError) {
             for path in paths {
                 let stream = try ByteStream(path: path)
@@ -153,7 +177,7 @@ public final class ExampleStream {
                         let last = splitter.lastEnd
                         if last < 0 {
                             // One record fills the chunk: grow and read on, up to the limit.
-                            if chunk.length > Self.recordLimit {
+                            if chunk.length > ExampleStream.recordLimit {
                                 chunk.oversized = true
                                 chunks.send(chunk)
                                 chunks.close(error: nil)
@@ -174,142 +198,33 @@ public final class ExampleStream {
             chunks.close(error: error)
         }
     }
+}
 
-    private enum RowParser {
-        case libsvm(LibSVMParser)
-        case delimited(DelimitedParser)
+/// The parse thread: turns chunks into example blocks with the decoder of the input's format.
+private struct ParseStage: Sendable {
+    let context: DecoderContext
+    let chunks: Pipe<TextChunk>
+    let blocks: Pipe<ExampleBlock>
+    let stats: Shared<StreamStats>
+
+    func run() {
+        // The decoder's type is opened once here: its calls in the loop are direct.
+        run(with: context.schema.format.decoder(context))
     }
 
-    /// Reads the start of a delimited file (its header, or its first row's
-    /// field count) and returns the parser for its rows.
-    private func startFile(_ chunk: TextChunk, _ position: inout Int, _ line: inout Int) throws(FTRLError) -> RowParser {
-        let format = schema.format
-        // Columns that the flags or the model name but the file lacks stay
-        // usage errors (64); anything else about the file is a data error.
-        func fail(_ error: FTRLError, line: Int = 1) -> FTRLError {
-            var e = error
-            if e.kind != .usage { e.kind = .data }
-            e.path = chunk.path
-            e.line = line
-            return e
-        }
-        // Skip blank lines before the header or first row.
-        while position < chunk.length && (chunk.bytes[position] == 0x0A || chunk.bytes[position] == 0x0D) {
-            if chunk.bytes[position] == 0x0A { line += 1 }
-            position += 1
-        }
-        let first: (fields: [String], next: Int, lines: Int)?
-        do throws(FTRLError) {
-            first = try DelimitedParser.fields(chunk.bytes, position, chunk.length, format: format)
-        } catch {
-            throw fail(error, line: line)
-        }
-        var known = columns
-        if known == nil, let names = schema.columns {
-            do throws(FTRLError) {
-                known = try ResolvedColumns(schema: schema, names: names, named: !Self.isPositional(names))
-            } catch {
-                throw fail(error)
-            }
-        }
-        var present: [Int?]
-        if scoring {
-            guard let columns = known else { throw fail(FTRLError(.data, "the model has no column names for delimited input")) }
-            let names = columns.names
-            guard let first else {
-                return .delimited(
-                    DelimitedParser(
-                        plan: FieldPlan(schema: schema, columns: columns, present: names.indices.map { $0 }, hashSeed: hasher.seed),
-                        format: format, hasher: hasher))
-            }
-            let looksLikeHeader =
-                !Self.isPositional(names) && first.fields.count >= 2 && first.fields.allSatisfy { names.contains($0) }
-                && Set(first.fields).count == first.fields.count
-            if looksLikeHeader {
-                present = first.fields.map { names.firstIndex(of: $0) }
-                position = first.next
-                line += first.lines
-            } else if first.fields.count == names.count {
-                present = names.indices.map { $0 }
-            } else if first.fields.count == names.count - 1 {
-                let label = columns.labelIndex
-                present = names.indices.filter { $0 != label }.map { $0 }
-            } else {
-                throw fail(
-                    FTRLError(.data, "expected \(names.count) fields (\(names.count - 1) without the label), found \(first.fields.count)"),
-                    line: line)
-            }
-            publish(columns)
-            return .delimited(
-                DelimitedParser(
-                    plan: FieldPlan(schema: schema, columns: columns, present: present, hashSeed: hasher.seed), format: format,
-                    hasher: hasher))
-        }
-        let columns: ResolvedColumns
-        if schema.hasHeader {
-            guard let first else {
-                throw fail(FTRLError(.data, "expected a header line"), line: line)
-            }
-            if let (name, a, b) = ResolvedColumns.duplicate(in: first.fields) {
-                throw fail(
-                    FTRLError(.data, "the header names column \"\(name)\" twice (fields \(a + 1) and \(b + 1)); column names must differ"),
-                    line: line)
-            }
-            if let known {
-                if first.fields != known.names {
-                    throw fail(
-                        FTRLError(
-                            .data, "the header differs from the columns \(ResolvedColumns.summary(known.names))",
-                            text: first.fields.joined(separator: String(UnicodeScalar(format.separator)))), line: line)
-                }
-                columns = known
-            } else {
-                do throws(FTRLError) {
-                    columns = try ResolvedColumns(schema: schema, names: first.fields, named: true)
-                } catch {
-                    throw fail(error, line: line)
-                }
-            }
-            position = first.next
-            line += first.lines
-        } else if let known {
-            columns = known
-        } else {
-            let count = first?.fields.count ?? 0
-            do throws(FTRLError) {
-                columns = try ResolvedColumns(schema: schema, names: (0..<count).map { String($0 + 1) }, named: false)
-            } catch {
-                throw fail(error, line: line)
-            }
-        }
-        publish(columns)
-        present = columns.names.indices.map { $0 }
-        return .delimited(
-            DelimitedParser(
-                plan: FieldPlan(schema: schema, columns: columns, present: present, hashSeed: hasher.seed), format: format, hasher: hasher))
-    }
-
-    /// Whether column names are just positions 1...N (a headerless file without --columns).
-    static func isPositional(_ names: [String]) -> Bool {
-        names.enumerated().allSatisfy { $0.element == String($0.offset + 1) }
-    }
-
-    private func publish(_ columns: ResolvedColumns) {
-        columnsLock.lock()
-        if resolved == nil { resolved = columns }
-        columnsLock.unlock()
-    }
-
-    private func parseLoop() {
+    private func run<D: ExampleDecoder>(with initial: D) {
+        var decoder = initial
+        var parseSeconds = 0.0
+        defer { stats.update { $0.parseSeconds += parseSeconds } }
+        let schema = context.schema
         guard var block = blocks.takeFree() else { return }
         var line = 1
-        var parser: RowParser = .libsvm(LibSVMParser(hasher: hasher))
         do throws(FTRLError) {
             while let chunk = try chunks.receive() {
                 if chunk.oversized {
                     throw FTRLError(
                         .data,
-                        "a record longer than \(Self.recordLimit >> 20) MiB" + (schema.format == .csv ? " (an unterminated quote?)" : ""),
+                        "a record longer than \(ExampleStream.recordLimit >> 20) MiB" + (schema.format == .csv ? " (an unterminated quote?)" : ""),
                         path: chunk.path,
                         line: chunk.startsFile ? 1 : line, text: FTRLError.quote(UnsafeRawBufferPointer(start: chunk.bytes, count: 40)))
                 }
@@ -317,17 +232,12 @@ public final class ExampleStream {
                 var position = 0
                 if chunk.startsFile {
                     line = 1
-                    if schema.format != .libsvm { parser = try startFile(chunk, &position, &line) }
+                    try decoder.beginFile(chunk, position: &position, line: &line)
                 }
                 while position < chunk.length {
                     let (next, lines): (Int, Int)
                     do throws(FTRLError) {
-                        switch parser {
-                        case .libsvm(let p):
-                            (next, lines) = try p.parse(chunk.bytes, from: position, to: chunk.length, into: block, firstLine: line)
-                        case .delimited(let p):
-                            (next, lines) = try p.parse(chunk.bytes, from: position, to: chunk.length, into: block, firstLine: line)
-                        }
+                        (next, lines) = try decoder.decode(chunk.bytes, from: position, to: chunk.length, into: block, firstLine: line)
                     } catch var error {
                         error.path = chunk.path
                         throw error

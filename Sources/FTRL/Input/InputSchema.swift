@@ -59,6 +59,7 @@ public struct InputSchema: Equatable, Sendable {
     /// Whether an empty value adds a per-column "missing" feature.
     public var missingFeatures = true
 
+    /// A LibSVM schema (the defaults of `Setting.all` hold for a config's schema).
     public init() {}
 
     /// Whether the files have a header line.
@@ -67,7 +68,7 @@ public struct InputSchema: Equatable, Sendable {
     /// A preset schema: `criteo` (headerless TSV: label, I1-I13 numeric,
     /// C1-C26 categorical) or `avazu` (CSV: click label, id ignored).
     public static func preset(_ name: String) throws(FTRLError) -> InputSchema {
-        var s = InputSchema()
+        var s = FTRLConfig().schema
         switch name {
         case "criteo":
             s.format = .tsv
@@ -89,99 +90,6 @@ public struct InputSchema: Equatable, Sendable {
 }
 
 extension InputSchema {
-    /// The schema's keys in the config JSON.
-    var jsonMembers: [(String, JSON)] {
-        func list(_ l: [String]) -> JSON { .array(l.map { .string($0) }) }
-        return [
-            ("format", .string(format.rawValue)),
-            ("header", header.map { .bool($0) } ?? .null),
-            ("columns", columns.map(list) ?? .null),
-            ("label", label.map { .string($0) } ?? .null),
-            ("weight", weight.map { .string($0) } ?? .null),
-            ("ignore", list(ignore)),
-            ("numeric", list(numeric)),
-            ("categorical", categorical.map(list) ?? .null),
-            ("numeric_transform", .string(numericTransform.rawValue)),
-            ("interactions", allInteractions ? .string("all") : .array(interactions.map(list))),
-            ("missing_features", .bool(missingFeatures)),
-        ]
-    }
-
-    static let jsonKeys: Set<String> = [
-        "format", "header", "columns", "label", "weight", "ignore", "numeric", "categorical", "numeric_transform",
-        "interactions", "missing_features",
-    ]
-
-    /// Reads one schema key of a config.
-    mutating func read(key: String, value: JSON) throws(FTRLError) {
-        func strings() throws(FTRLError) -> [String] {
-            guard case .array(let items) = value else { throw FTRLError(.usage, "config key \(key) must be a list of names") }
-            var out: [String] = []
-            for item in items {
-                guard case .string(let s) = item else { throw FTRLError(.usage, "config key \(key) must be a list of names") }
-                out.append(s)
-            }
-            return out
-        }
-        func optionalString() throws(FTRLError) -> String? {
-            switch value {
-            case .null: return nil
-            case .string(let s): return s
-            default: throw FTRLError(.usage, "config key \(key) must be a column name or null")
-            }
-        }
-        switch key {
-        case "format":
-            guard case .string(let s) = value, let f = InputFormat(rawValue: s) else {
-                throw FTRLError(.usage, "config key format must be libsvm, csv or tsv")
-            }
-            format = f
-        case "header":
-            switch value {
-            case .null: header = nil
-            case .bool(let b): header = b
-            default: throw FTRLError(.usage, "config key header must be true, false or null")
-            }
-        case "columns":
-            if case .null = value { columns = nil } else { columns = try strings() }
-        case "label": label = try optionalString()
-        case "weight": weight = try optionalString()
-        case "ignore": ignore = try strings()
-        case "numeric": numeric = try strings()
-        case "categorical":
-            if case .null = value { categorical = nil } else { categorical = try strings() }
-        case "numeric_transform":
-            guard case .string(let s) = value, let t = NumericTransform(rawValue: s) else {
-                throw FTRLError(.usage, "config key numeric_transform must be log1p, raw or bucket")
-            }
-            numericTransform = t
-        case "interactions":
-            if case .string("all") = value {
-                allInteractions = true
-                interactions = []
-            } else {
-                guard case .array(let pairs) = value else {
-                    throw FTRLError(.usage, "config key interactions must be \"all\" or a list of pairs")
-                }
-                var out: [[String]] = []
-                for pair in pairs {
-                    guard case .array(let names) = pair, names.count == 2, case .string(let a) = names[0], case .string(let b) = names[1]
-                    else {
-                        throw FTRLError(.usage, "config key interactions must hold pairs of column names")
-                    }
-                    out.append([a, b])
-                }
-                allInteractions = false
-                interactions = out
-            }
-        case "missing_features":
-            guard case .bool(let b) = value else { throw FTRLError(.usage, "config key missing_features must be true or false") }
-            missingFeatures = b
-        default:
-            throw FTRLError(.usage, "unknown config key \"\(key)\"")
-        }
-    }
-
     /// Parses `--interactions C14:C20,C1:C23` or `all`.
     public static func parseInteractions(_ text: String) throws(FTRLError) -> (pairs: [[String]], all: Bool) {
         if text == "all" { return ([], true) }

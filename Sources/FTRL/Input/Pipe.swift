@@ -4,7 +4,16 @@ import Foundation
 /// takes a free buffer, fills it and sends it; the consumer receives it in
 /// order and recycles it. A fixed set of buffers circulates, so memory stays
 /// flat and a fast producer waits for a slow consumer.
-final class Pipe<T: AnyObject> {
+///
+/// This is the one place where the input pipeline hands memory between
+/// threads, and so the one `@unchecked Sendable` of the pipeline. The
+/// invariant that makes it safe: a buffer belongs to exactly one side at a
+/// time. It is the producer's from `takeFree()` until `send(_:)`, the
+/// consumer's from `receive()` until `recycle(_:)`, and neither side touches
+/// it outside those spans; every transfer happens under `condition`, whose
+/// lock orders the owner's writes before the next owner's reads. The
+/// pipe's own state is touched only under that lock.
+final class Pipe<T: AnyObject>: @unchecked Sendable {
     private let condition = NSCondition()
     private var free: [T]
     private var ready: [T] = []

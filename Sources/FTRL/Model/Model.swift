@@ -6,8 +6,8 @@ public final class Model<F: FTRLScalar> {
     public var config: FTRLConfig
     /// The kernel.
     public let table: WeightTable<F>
-    /// The bias slot: w, n, z, mark (always active).
-    public let bias: UnsafeMutablePointer<F>
+    /// The bias: a plain slot (always active).
+    public let bias: Slot<F>
     /// The bias's moving average (kept densely: the bias is active every step).
     public var biasAverage: F = 0
     /// Steps taken (Keras `iterations`).
@@ -25,16 +25,16 @@ public final class Model<F: FTRLScalar> {
     public init(config: FTRLConfig) throws(FTRLError) {
         self.config = config
         table = try WeightTable(bits: config.bits, withEMA: config.useEMA)
-        bias = .allocate(capacity: 4)
-        bias.initialize(repeating: 0, count: 4)
-        bias[1] = F(fromDouble: config.initialAccumulatorValue)
-        bias[3] = 1
+        let storage = UnsafeMutablePointer<F>.allocate(capacity: Slot<F>.scalars)
+        storage.initialize(repeating: 0, count: Slot<F>.scalars)
+        bias = Slot(storage)
+        bias.n = F(fromDouble: config.initialAccumulatorValue)
+        bias.mark = 1
         emaRule = config.useEMA ? EMARule(config: config) : nil
     }
 
     deinit {
-        bias.deallocate()
-        emaRule?.deallocate()
+        bias.base.deallocate()
     }
 
     /// The feature mapping of this model.
@@ -44,22 +44,22 @@ public final class Model<F: FTRLScalar> {
     /// current step (an overwrite due since the slot was last active
     /// included), without changing the stored state.
     public func caughtUp(_ slot: Int) -> (w: F, average: F?) {
-        let p = table.pointer(UInt32(slot))
-        var w = p[0]
+        let s = table.slot(UInt32(slot))
+        var w = s.w
         guard table.hasEMA, let rule = emaRule else { return (w, nil) }
-        var a = p[3]
+        var a = s.average
         var step = table.step(UInt32(slot)).pointee
         if step != 0 { rule.catchUp(&w, &a, &step, to: iterations) }
         return (w, a)
     }
 
     /// The exported bias (`finalize_variable_values`: the average with EMA).
-    public var exportedBias: F { config.useEMA && !isFinalizedForScoring ? biasAverage : bias[0] }
+    public var exportedBias: F { config.useEMA && !isFinalizedForScoring ? biasAverage : bias.w }
 
     /// The exported weight of a kernel slot: the moving average brought up to
     /// date with EMA, else the weight.
     public func exportedWeight(_ slot: Int) -> F {
-        if isFinalizedForScoring || !config.useEMA { return table.pointer(UInt32(slot))[0] }
+        if isFinalizedForScoring || !config.useEMA { return table.slot(UInt32(slot)).w }
         return caughtUp(slot).average ?? 0
     }
 
@@ -68,11 +68,11 @@ public final class Model<F: FTRLScalar> {
     public func finalizeForScoring() {
         guard !isFinalizedForScoring, table.hasEMA, let rule = emaRule else { return }
         for s in 0..<table.slotCount where table.isActive(s) {
-            let p = table.pointer(UInt32(s))
-            rule.catchUp(&p[0], &p[3], &table.step(UInt32(s)).pointee, to: iterations)
-            p[0] = p[3]
+            let slot = table.slot(UInt32(s))
+            rule.catchUp(slot, table.step(UInt32(s)), to: iterations)
+            slot.w = slot.average
         }
-        bias[0] = biasAverage
+        bias.w = biasAverage
         isFinalizedForScoring = true
     }
 
@@ -88,20 +88,52 @@ public final class Model<F: FTRLScalar> {
         for j in block.offsets[e]..<block.offsets[e + 1] {
             m += table.weight(slots[j]) * F(fromDouble: values[j])
         }
-        return m + bias[0]
+        return m + bias.w
     }
 }
 
-/// A model of either precision, as read from a file.
+/// A model of either precision, as read from a file or made from a config.
 public enum AnyModel {
     case float32(Model<Float>)
     case float64(Model<Double>)
 
-    /// The config of the model.
-    public var config: FTRLConfig {
-        switch self {
-        case .float32(let m): return m.config
-        case .float64(let m): return m.config
+    /// A fresh model of the config's precision.
+    /// - Throws: `FTRLError` when the table cannot be allocated.
+    public init(config: FTRLConfig) throws(FTRLError) {
+        switch config.dtype {
+        case .float32: self = .float32(try Model<Float>(config: config))
+        case .float64: self = .float64(try Model<Double>(config: config))
         }
     }
+
+    /// Runs `body` on the model with its precision known: the one place
+    /// where code that works on a model of either precision chooses it.
+    public func open<Body: ModelBody>(_ body: Body) throws(FTRLError) -> Body.Result {
+        switch self {
+        case .float32(let m): return try body.run(m)
+        case .float64(let m): return try body.run(m)
+        }
+    }
+
+    /// The config of the model.
+    public var config: FTRLConfig {
+        get {
+            struct Get: ModelBody { func run<F: FTRLScalar>(_ m: Model<F>) -> FTRLConfig { m.config } }
+            return try! open(Get())  // Get does not throw
+        }
+        nonmutating set {
+            struct Set: ModelBody {
+                let config: FTRLConfig
+                func run<F: FTRLScalar>(_ m: Model<F>) { m.config = config }
+            }
+            try! open(Set(config: newValue))
+        }
+    }
+}
+
+/// Work on a model of either precision, generic over it (see `AnyModel.open`).
+public protocol ModelBody {
+    associatedtype Result
+    /// The work, on the model in its own precision.
+    func run<F: FTRLScalar>(_ model: Model<F>) throws(FTRLError) -> Result
 }

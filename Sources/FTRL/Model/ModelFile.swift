@@ -47,18 +47,18 @@ public enum ModelFile {
             let table = model.table
             let active = table.activeSlots()
             writer.u64(UInt64(active.count))
-            writer.scalar(model.bias[0])
-            writer.scalar(model.bias[1])
-            writer.scalar(model.bias[2])
+            writer.scalar(model.bias.w)
+            writer.scalar(model.bias.n)
+            writer.scalar(model.bias.z)
             if model.config.useEMA { writer.scalar(model.biasAverage) }
             for s in active {
-                let p = table.pointer(s)
+                let slot = table.slot(s)
                 writer.u32(s)
-                writer.scalar(p[0])
-                writer.scalar(p[1])
-                writer.scalar(p[2])
+                writer.scalar(slot.w)
+                writer.scalar(slot.n)
+                writer.scalar(slot.z)
                 if table.hasEMA {
-                    writer.scalar(p[3])
+                    writer.scalar(slot.average)
                     writer.u64(UInt64(table.step(s).pointee))
                 }
             }
@@ -113,11 +113,11 @@ public enum ModelFile {
             let model = try Model<F>(config: config)
             model.iterations = iterations
             model.examples = examples
-            model.bias[0] = r.scalar()
-            model.bias[1] = r.scalar()
-            model.bias[2] = r.scalar()
+            model.bias.w = r.scalar()
+            model.bias.n = r.scalar()
+            model.bias.z = r.scalar()
             if ema { model.biasAverage = r.scalar() }
-            guard sound(model.bias[0], model.bias[1], model.bias[2], ema ? model.biasAverage : 0) else {
+            guard sound(model.bias.w, model.bias.n, model.bias.z, ema ? model.biasAverage : 0) else {
                 throw refuse("the bias holds a non-finite number or a negative accumulator")
             }
             var previous = -1
@@ -158,7 +158,7 @@ public enum ModelFile {
     }
 
     /// The whole contents of `path`; `what` names the file in messages (model, config).
-    static func readAll(path: String, what: String = "model") throws(FTRLError) -> [UInt8] {
+    public static func readAll(path: String, what: String = "model") throws(FTRLError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             throw FTRLError(.noInput, "cannot open \(what): \(String(cString: strerror(errno)))", path: path)

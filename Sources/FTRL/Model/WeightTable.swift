@@ -29,8 +29,8 @@ public final class WeightTable<F: FTRLScalar> {
     /// Whether slots hold moving averages.
     public let hasEMA: Bool
     private let mappedBytes: Int
-    private let populating = NSCondition()
-    private var populateThreads = 0
+    /// The helper threads that fault pages in; `deinit` waits for them.
+    private let populating = DispatchGroup()
     private var prefaulted = false
 
     /// Allocates a table of zeroed slots.
@@ -43,7 +43,7 @@ public final class WeightTable<F: FTRLScalar> {
         slotCount = 1 << bits
         hasEMA = withEMA
         let scalar = MemoryLayout<F>.stride
-        slotBytes = withEMA ? 4 * scalar + max(4, scalar) : 4 * scalar
+        slotBytes = withEMA ? Slot<F>.scalars * scalar + max(4, scalar) : Slot<F>.scalars * scalar
         let bytes = slotCount * slotBytes
         raw = try Self.map(bytes, bits)
         mappedBytes = Self.rounded(bytes)
@@ -62,9 +62,7 @@ public final class WeightTable<F: FTRLScalar> {
     }
 
     deinit {
-        populating.lock()
-        while populateThreads > 0 { populating.wait() }
-        populating.unlock()
+        populating.wait()
         munmap(raw, mappedBytes)
     }
 
@@ -78,9 +76,9 @@ public final class WeightTable<F: FTRLScalar> {
         prefaulted = true
         let bytes = mappedBytes
         if bytes >= 16 << 20 {
-            populateThreads += 1
+            populating.enter()
             let address = Int(bitPattern: raw)
-            let thread = Thread { [self] in
+            let thread = Thread { [populating] in
                 let step = 8 << 20
                 var offset = 0
                 while offset < bytes {
@@ -90,10 +88,7 @@ public final class WeightTable<F: FTRLScalar> {
                     }
                     offset += length
                 }
-                populating.lock()
-                populateThreads -= 1
-                populating.broadcast()
-                populating.unlock()
+                populating.leave()
             }
             thread.start()
         }
@@ -127,25 +122,25 @@ public final class WeightTable<F: FTRLScalar> {
         return resident * page
     }
 
-    /// The state of `slot`: w, n, z, then the mark (or with EMA the average).
+    /// The state of slot `index` (see `Slot` for its fields).
     @inline(__always)
-    public func pointer(_ slot: UInt32) -> UnsafeMutablePointer<F> {
-        let offset: Int = Int(slot) &* slotBytes
-        return (raw + offset).assumingMemoryBound(to: F.self)
+    public func slot(_ index: UInt32) -> Slot<F> {
+        let offset: Int = Int(index) &* slotBytes
+        return Slot((raw + offset).assumingMemoryBound(to: F.self))
     }
 
     /// The EMA step of `slot` (only when `hasEMA`): the step its average was
     /// last brought to; 0 for a slot never active.
     @inline(__always)
     func step(_ slot: UInt32) -> UnsafeMutablePointer<UInt32> {
-        let offset: Int = Int(slot) &* slotBytes &+ 4 &* MemoryLayout<F>.stride
+        let offset: Int = Int(slot) &* slotBytes &+ Slot<F>.scalars &* MemoryLayout<F>.stride
         return (raw + offset).assumingMemoryBound(to: UInt32.self)
     }
 
     /// The raw weight of `slot` (not the exported average of an EMA model).
     @inline(__always)
     public func weight(_ slot: UInt32) -> F {
-        pointer(slot).pointee
+        self.slot(slot).w
     }
 
     /// Asks the CPU to bring `slot` into cache (both lines when it spans two).
@@ -160,7 +155,7 @@ public final class WeightTable<F: FTRLScalar> {
     /// Whether `slot` was ever active.
     @inline(__always)
     public func isActive(_ slot: Int) -> Bool {
-        hasEMA ? step(UInt32(slot)).pointee != 0 : pointer(UInt32(slot))[3] != 0
+        hasEMA ? step(UInt32(slot)).pointee != 0 : self.slot(UInt32(slot)).mark != 0
     }
 
     /// The number of slots that were ever active.
@@ -180,15 +175,15 @@ public final class WeightTable<F: FTRLScalar> {
     /// Sets a slot's state and marks it active (used when loading a model);
     /// with EMA also its average and step (>= 1).
     func restore(slot: Int, w: F, n: F, z: F, average: F = 0, step: UInt32 = 0) {
-        let p = pointer(UInt32(slot))
-        p[0] = w
-        p[1] = n
-        p[2] = z
+        let s = self.slot(UInt32(slot))
+        s.w = w
+        s.n = n
+        s.z = z
         if hasEMA {
-            p[3] = average
+            s.average = average
             self.step(UInt32(slot)).pointee = step
         } else {
-            p[3] = 1
+            s.mark = 1
         }
     }
 }

@@ -4,9 +4,10 @@
 ///
 /// An open-addressing table keyed by slot, cleared in O(1) between steps by a
 /// step stamp; the active slots are kept in first-seen order. A struct of
-/// pointers, so the trainer keeps it in a local variable in its hot loop
-/// (no exclusivity checks); `deallocate()` frees it.
-struct GradientAccumulator<F: FTRLScalar> {
+/// pointers that cannot be copied: it owns its buffers and frees them once,
+/// when it goes away (or when `grow()` replaces them), so a double free or a
+/// use after free cannot be written.
+struct GradientAccumulator<F: FTRLScalar>: ~Copyable {
     private var keys: UnsafeMutablePointer<UInt32>
     private var stamps: UnsafeMutablePointer<UInt32>
     private var positions: UnsafeMutablePointer<Int32>
@@ -32,7 +33,7 @@ struct GradientAccumulator<F: FTRLScalar> {
         gradients = .allocate(capacity: capacity / 2)
     }
 
-    func deallocate() {
+    deinit {
         keys.deallocate()
         stamps.deallocate()
         positions.deallocate()
@@ -79,7 +80,6 @@ struct GradientAccumulator<F: FTRLScalar> {
     private mutating func grow() {
         var bigger = GradientAccumulator(capacity: capacity * 2)
         for i in 0..<count { bigger.add(slots[i], gradients[i]) }
-        deallocate()
-        self = bigger
+        self = bigger  // the old buffers are freed by the old value's deinit
     }
 }

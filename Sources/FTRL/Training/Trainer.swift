@@ -25,12 +25,12 @@ public struct TrainingSummary: Sendable {
     public var checkpoints = 0
 }
 
-/// Streams examples through the FTRL update: each batch of `batch_size`
+/// The FTRL update fed by blocks of examples from any producer (the file
+/// reader, a test, a search over settings): each batch of `batch_size`
 /// examples is scored with the weights at the start of the step, its
 /// gradient summed per active slot, averaged, clipped, and only those slots
 /// (and the bias) are updated with the step's learning rate; with EMA their
-/// averages follow. Epochs replay the input files; a batch never spans two
-/// epochs.
+/// averages follow. A batch may span blocks; `flush()` ends a pass.
 public final class Trainer<F: FTRLScalar> {
     /// The model being trained, updated in place.
     public let model: Model<F>
@@ -46,13 +46,15 @@ public final class Trainer<F: FTRLScalar> {
         case value(F)
     }
 
-    /// The batch in progress, kept between blocks.
-    private struct Batch {
+    /// The batch in progress, kept between blocks. Not copyable: its
+    /// gradient buffers have one owner, which frees them once.
+    private struct Batch: ~Copyable {
         var gradients = GradientAccumulator<F>()
         var bias: F = 0
         var examples = 0
     }
     private var batch = Batch()
+    private let startExamples: UInt64
     private var consumed: UInt64 = 0
     private var sinceCheckpoint = 0
 
@@ -61,14 +63,17 @@ public final class Trainer<F: FTRLScalar> {
     public var checkpoint: (() throws(FTRLError) -> Void)?
     /// Examples between checkpoints (0: none).
     public var checkpointEvery = 0
-    /// Whether SIGINT and SIGTERM stop the run gracefully (see `train`).
+    /// Whether SIGINT and SIGTERM stop feeding at the next batch boundary (see `feed`).
     public var stopsOnSignal = false
+    /// Checkpoints written.
+    public private(set) var checkpointsWritten = 0
 
     /// A trainer for `model`, with its config.
     public init(model: Model<F>) {
         self.model = model
         config = model.config
         batchSize = config.batchSize
+        startExamples = model.examples
         constantUpdate = FTRLUpdate(config: config, lr: F(fromDouble: config.learningRate))
         if let c = config.clipnorm {
             clipping = .norm(F(fromDouble: c))
@@ -82,83 +87,38 @@ public final class Trainer<F: FTRLScalar> {
         model.table.prefault()
     }
 
-    deinit { batch.gradients.deallocate() }
-
-    /// Trains on `paths` for the config's epochs.
-    ///
-    /// With `stopsOnSignal`, SIGINT or SIGTERM makes it stop reading, finish
-    /// the batch in progress and return with `interruptedBy` set: the model
-    /// is then complete and resumable, as after the examples it consumed.
-    /// - Parameters:
-    ///   - paths: input files in order (`-` is standard input, readable once).
-    ///   - weights: one importance weight per row of an epoch, or nil for all 1.
-    ///   - weightsPath: the file the weights came from, for messages.
-    ///   - progress: where progress goes.
-    /// - Returns: what the run did.
-    /// - Throws: `FTRLError` for bad input or a learning rate that is not
-    ///   positive; the model is then partly trained and should not be saved.
-    public func train(paths: [String], weights: [Double]?, weightsPath: String?, progress: Progress) throws(FTRLError) -> TrainingSummary {
-        var summary = TrainingSummary()
-        var lossSum = 0.0
-        let start = Clock.now()
-        let startExamples = model.examples
-        defer { model.examples = startExamples + consumed }
-        epochs: for epoch in 1...config.epochs {
-            let stream = ExampleStream(paths: paths, hasher: model.hasher, schema: config.schema)
-            let watcher = stopsOnSignal ? StopWatcher(stream) : nil
-            defer {
-                watcher?.stop()
-                let busy = stream.finish(wait: summary.interruptedBy == nil)
-                summary.decodeSeconds += busy.decode
-                summary.parseSeconds += busy.parse
-                summary.bytes += busy.bytes
-            }
-            var row = 0
-            var epochLoss = 0.0
-            while true {
-                let t0 = Clock.now()
-                guard let block = try stream.next() else { break }
-                summary.waitSeconds += Clock.now() - t0
-                if model.config.schema.format != .libsvm && model.config.schema.columns == nil, let columns = stream.columns {
-                    // The model remembers the columns it was trained on, for scoring.
-                    model.config.schema.columns = columns.names
-                }
-                if let weights, row + block.count > weights.count {
-                    throw FTRLError(.data, "has \(weights.count) example weights, fewer than the training rows", path: weightsPath)
-                }
-                let (used, loss) = try run(block, weights: weights, firstRow: row)
-                let stopped = used < block.count
-                epochLoss += loss
-                row += used
-                stream.recycle(block)  // the reader owns it from here on
-                if stopped { break }
-                let done = summary.examples + row
-                progress.tick {
-                    let rate = Double(done) / max(progress.elapsed, 1e-9)
-                    let label = epoch == 1 ? "progressive logloss" : "epoch \(epoch) train logloss"
-                    return "\(grouped(done)) examples  \(grouped(Int(rate))) ex/s  \(label) \(fixed(epochLoss / Double(max(row, 1)), 5))"
-                }
-            }
-            if batch.examples > 0 { try step(&batch) }
-            let signal = ftrl_stop_signal()
-            if stopsOnSignal && signal != 0 { summary.interruptedBy = Int32(signal) }
-            if summary.interruptedBy == nil, let weights, weights.count != row {
-                throw FTRLError(.data, "has \(weights.count) example weights for \(row) training rows", path: weightsPath)
-            }
-            if epoch == 1 {
-                summary.firstEpochExamples = row
-                lossSum = epochLoss
-            }
-            summary.examples += row
-            if row == 0 || summary.interruptedBy != nil { break epochs }
-        }
-        summary.progressiveLogLoss = summary.firstEpochExamples > 0 ? lossSum / Double(summary.firstEpochExamples) : 0
-        summary.checkpoints = checkpointsWritten
-        summary.seconds = Clock.now() - start
-        return summary
+    /// What one `feed` did.
+    public struct Fed: Sendable {
+        /// Examples learned from: all of the block's, or fewer when a stop was asked for.
+        public var examples: Int
+        /// Their summed logloss, each predicted before the step that learns from it.
+        public var logLossSum: Double
     }
 
-    private var checkpointsWritten = 0
+    /// Learns from the examples of `block`, in order.
+    ///
+    /// With `stopsOnSignal`, a SIGINT or SIGTERM makes it stop at the next
+    /// batch boundary and return the examples it used: the model is then
+    /// complete and resumable, as after those examples.
+    /// - Parameters:
+    ///   - block: the examples.
+    ///   - weights: importance weights for the block's examples, in order
+    ///     (at least `block.count` of them), beside any weight column; nil for none.
+    /// - Returns: how many examples it used and their progressive logloss.
+    /// - Throws: `FTRLError` when a step diverges or a schedule's rate is unusable;
+    ///   the model is then partly trained and should not be saved.
+    public func feed(_ block: ExampleBlock, weights: UnsafeBufferPointer<Double>? = nil) throws(FTRLError) -> Fed {
+        let fed = try run(block, weights: weights, batch: &batch)
+        model.examples = startExamples &+ consumed
+        return fed
+    }
+
+    /// Applies the batch in progress, if any, as one step: the end of a pass
+    /// (a batch never spans two epochs).
+    public func flush() throws(FTRLError) {
+        if batch.examples > 0 { try step(&batch) }
+        model.examples = startExamples &+ consumed
+    }
 
     /// The EMA rule and averages when weights are overwritten by their
     /// averages: then a weight must be brought up to date before it is read.
@@ -167,9 +127,9 @@ public final class Trainer<F: FTRLScalar> {
         return rule
     }
 
-    /// Feeds one block. Returns how many examples it consumed (fewer than
-    /// the block holds only when a stop was asked for) and their summed logloss.
-    private func run(_ block: ExampleBlock, weights: [Double]?, firstRow: Int) throws(FTRLError) -> (Int, Double) {
+    /// Feeds one block into `current` (passed in, so that the hot loop works
+    /// on a local batch without exclusivity checks on class storage).
+    private func run(_ block: ExampleBlock, weights: UnsafeBufferPointer<Double>?, batch current: inout Batch) throws(FTRLError) -> Fed {
         let table = model.table
         let bias = model.bias
         let slots = block.slots
@@ -181,14 +141,10 @@ public final class Trainer<F: FTRLScalar> {
         let batchSize = self.batchSize
         let watchSignals = stopsOnSignal
         let lazyOverwrite = self.lazyOverwrite
-        // The batch lives in a local for the loop: no exclusivity checks on
-        // class storage per feature.
-        var current = batch
-        defer { batch = current }
         var lossSum = 0.0
         for e in 0..<count {
             if watchSignals && current.examples == 0 && ftrl_stop_signal() != 0 {
-                return (e, lossSum)
+                return Fed(examples: e, logLossSum: lossSum)
             }
             if e + 1 < count {
                 for j in offsets[e + 1]..<offsets[e + 2] { table.prefetch(slots[j]) }
@@ -201,24 +157,21 @@ public final class Trainer<F: FTRLScalar> {
                 // active is brought up to date before it is read.
                 let t = model.iterations
                 for j in lo..<hi {
-                    let slot = slots[j]
-                    let step = table.step(slot)
-                    if step.pointee != 0 {
-                        let w = table.pointer(slot)
-                        lazyOverwrite.catchUp(&w[0], &w[3], &step.pointee, to: t)
-                    }
-                    margin += table.weight(slot) * F(fromDouble: values[j])
+                    let index = slots[j]
+                    let step = table.step(index)
+                    if step.pointee != 0 { lazyOverwrite.catchUp(table.slot(index), step, to: t) }
+                    margin += table.weight(index) * F(fromDouble: values[j])
                 }
             } else {
                 for j in lo..<hi {
                     margin += table.weight(slots[j]) * F(fromDouble: values[j])
                 }
             }
-            let p = sigmoid(margin + bias[0])
+            let p = sigmoid(margin + bias.w)
             let y = F(labels[e])
             lossSum += LogLoss.of(p.asDouble, label: y == 1)
             var residual = p - y
-            if let weights { residual *= F(fromDouble: weights[firstRow + e]) }
+            if let weights { residual *= F(fromDouble: weights[e]) }
             if let rowWeights { residual *= F(fromDouble: rowWeights[e]) }
             for j in lo..<hi {
                 current.gradients.add(slots[j], residual * F(fromDouble: values[j]))
@@ -228,7 +181,7 @@ public final class Trainer<F: FTRLScalar> {
             consumed &+= 1
             if current.examples == batchSize { try step(&current) }
         }
-        return (count, lossSum)
+        return Fed(examples: count, logLossSum: lossSum)
     }
 
     /// Applies the batch's gradient: one step.
@@ -246,8 +199,8 @@ public final class Trainer<F: FTRLScalar> {
             update = constantUpdate
         }
         let table = model.table
-        // x - x is 0 for a finite x and NaN otherwise: one check per step
-        // instead of a branch per slot.
+        // One check per step for a number that is not finite, instead of a
+        // branch per slot (see `Slot.nonFiniteProbe`).
         var overflow: F = 0
         let slots = b.gradients.slots
         let gradients = b.gradients.gradients
@@ -276,33 +229,35 @@ public final class Trainer<F: FTRLScalar> {
             for i in 0..<active { gradients[i] = Swift.min(Swift.max(gradients[i], -v), v) }
             biasGradient = Swift.min(Swift.max(biasGradient, -v), v)
         }
+        let bias = model.bias
         if let rule = model.emaRule {
             if t >= EMARule<F>.maxSteps {
                 throw FTRLError(
                     .usage, "a model with use_ema can take at most \(EMARule<F>.maxSteps) steps (its slots keep 32-bit step counters)")
             }
             for i in 0..<active {
-                let p = table.pointer(slots[i])
+                let slot = table.slot(slots[i])
                 let step = table.step(slots[i])
                 let isNew = step.pointee == 0
-                if !isNew { rule.catchUp(&p[0], &p[3], &step.pointee, to: t) }
-                update.apply(p, gradient: gradients[i], isNew: isNew)
-                rule.record(&p[0], &p[3], &step.pointee, at: t)
-                overflow += (p[0] - p[0]) + (p[1] - p[1]) + (p[2] - p[2])
+                if !isNew { rule.catchUp(slot, step, to: t) }
+                update.apply(slot, gradient: gradients[i], isNew: isNew)
+                rule.record(slot, step, at: t)
+                overflow += slot.nonFiniteProbe
             }
-            update.apply(model.bias, gradient: biasGradient)
+            update.apply(bias, gradient: biasGradient)
             var biasStep = UInt32(truncatingIfNeeded: t)
-            rule.record(&model.bias[0], &model.biasAverage, &biasStep, at: t)
+            var biasWeight = bias.w
+            rule.record(&biasWeight, &model.biasAverage, &biasStep, at: t)
+            bias.w = biasWeight
         } else {
             for i in 0..<active {
-                let p = table.pointer(slots[i])
-                update.apply(p, gradient: gradients[i])
-                overflow += (p[0] - p[0]) + (p[1] - p[1]) + (p[2] - p[2])
+                let slot = table.slot(slots[i])
+                update.apply(slot, gradient: gradients[i])
+                overflow += slot.nonFiniteProbe
             }
-            update.apply(model.bias, gradient: biasGradient)
+            update.apply(bias, gradient: biasGradient)
         }
-        let bias = model.bias
-        overflow += (bias[0] - bias[0]) + (bias[1] - bias[1]) + (bias[2] - bias[2])
+        overflow += bias.nonFiniteProbe
         if overflow != 0 { throw diverged(at: t) }
         sinceCheckpoint += b.examples
         b.gradients.clear()
@@ -311,9 +266,7 @@ public final class Trainer<F: FTRLScalar> {
         model.iterations = t + 1
         if checkpointEvery > 0 && sinceCheckpoint >= checkpointEvery, let checkpoint {
             sinceCheckpoint = 0
-            let saved = model.examples
-            model.examples += consumed
-            defer { model.examples = saved }
+            model.examples = startExamples &+ consumed
             try checkpoint()
             checkpointsWritten += 1
         }
@@ -327,7 +280,7 @@ extension Trainer {
     fileprivate func diverged(at t: UInt64) -> FTRLError {
         FTRLError(
             .data,
-            "training diverged at step \(t + 1), after \(grouped(Int(model.examples + consumed))) examples: the update overflowed "
+            "training diverged at step \(t + 1), after \(startExamples + consumed) examples: the update overflowed "
                 + "\(F.dtypeName) (a feature value or example weight too large for it, or extreme settings); scale the values"
                 + (F.self == Float.self ? " or use --dtype float64" : ""))
     }
@@ -347,19 +300,14 @@ public enum StopSignals {
 
 /// Watches for SIGINT/SIGTERM while a stream is read and cancels the stream
 /// when one arrives, so that a trainer waiting for input wakes up.
-final class StopWatcher {
-    private let condition = NSCondition()
-    private var running = true
+final class StopWatcher: Sendable {
+    private let stopped = DispatchSemaphore(value: 0)
 
-    init(_ stream: ExampleStream) {
+    init(_ stream: StreamCanceller) {
         ftrl_install_stop_handlers()
-        let thread = Thread { [self] in
-            while true {
-                condition.lock()
-                let stillRunning = running
-                if stillRunning { _ = condition.wait(until: Date(timeIntervalSinceNow: 0.02)) }
-                condition.unlock()
-                if !stillRunning { return }
+        let thread = Thread { [stopped] in
+            // Polls every 20 ms until stopped or a signal came.
+            while stopped.wait(timeout: .now() + .milliseconds(20)) == .timedOut {
                 if ftrl_stop_signal() != 0 {
                     stream.cancel()
                     return
@@ -370,9 +318,6 @@ final class StopWatcher {
     }
 
     func stop() {
-        condition.lock()
-        running = false
-        condition.signal()
-        condition.unlock()
+        stopped.signal()
     }
 }

@@ -1,29 +1,31 @@
+import FTRL
+
 /// The text views of a model that `ftrl-model` prints.
 public enum ModelReport {
     /// Config, counters and slot counts as JSON.
     public static func info(_ model: AnyModel) -> String {
-        switch model {
-        case .float32(let m): return info(m)
-        case .float64(let m): return info(m)
-        }
+        struct Info: ModelBody { func run<F: FTRLScalar>(_ m: Model<F>) -> String { ModelReport.info(m) } }
+        return try! model.open(Info())  // Info does not throw
     }
 
     /// The training state as TSV: `slot w n z ema`, the ever-active kernel
     /// slots ascending, then `bias` (the golden-vector format).
     public static func state(_ model: AnyModel, to output: OutputWriter) throws(FTRLError) {
-        switch model {
-        case .float32(let m): try state(m, to: output)
-        case .float64(let m): try state(m, to: output)
+        struct State: ModelBody {
+            let output: OutputWriter
+            func run<F: FTRLScalar>(_ m: Model<F>) throws(FTRLError) { try ModelReport.state(m, to: output) }
         }
+        try model.open(State(output: output))
     }
 
     /// The exported weights as TSV: `slot weight`, the nonzero kernel slots
     /// ascending, then `bias`.
     public static func weights(_ model: AnyModel, to output: OutputWriter) throws(FTRLError) {
-        switch model {
-        case .float32(let m): try weights(m, to: output)
-        case .float64(let m): try weights(m, to: output)
+        struct Weights: ModelBody {
+            let output: OutputWriter
+            func run<F: FTRLScalar>(_ m: Model<F>) throws(FTRLError) { try ModelReport.weights(m, to: output) }
         }
+        try model.open(Weights(output: output))
     }
 
     static func info<F: FTRLScalar>(_ m: Model<F>) -> String {
@@ -45,12 +47,12 @@ public enum ModelReport {
     static func state<F: FTRLScalar>(_ m: Model<F>, to output: OutputWriter) throws(FTRLError) {
         try output.line("slot\tw\tn\tz\tema")
         for s in 0..<m.table.slotCount where m.table.isActive(s) {
-            let p = m.table.pointer(UInt32(s))
+            let slot = m.table.slot(UInt32(s))
             let (w, average) = m.caughtUp(s)
-            try output.line("\(s)\t\(w.asDouble)\t\(p[1].asDouble)\t\(p[2].asDouble)\t\(average.map { "\($0.asDouble)" } ?? "")")
+            try output.line("\(s)\t\(w.asDouble)\t\(slot.n.asDouble)\t\(slot.z.asDouble)\t\(average.map { "\($0.asDouble)" } ?? "")")
         }
         let biasAverage = m.config.useEMA ? "\(m.biasAverage.asDouble)" : ""
-        try output.line("bias\t\(m.bias[0].asDouble)\t\(m.bias[1].asDouble)\t\(m.bias[2].asDouble)\t\(biasAverage)")
+        try output.line("bias\t\(m.bias.w.asDouble)\t\(m.bias.n.asDouble)\t\(m.bias.z.asDouble)\t\(biasAverage)")
         try output.flush()
     }
 

@@ -1,3 +1,4 @@
+import FTRL
 import Glibc
 
 /// Buffered writes to a file descriptor (standard output by default).

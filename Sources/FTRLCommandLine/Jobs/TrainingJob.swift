@@ -1,3 +1,4 @@
+import FTRL
 import Glibc
 
 /// One `ftrl-train` run from resolved options: builds or resumes the model,
@@ -47,7 +48,7 @@ public struct TrainingJob {
             config = model.config
             var probe = config
             let changed = try options.overrides.apply(to: &probe)
-            let refused = changed.filter { ConfigOverrides.meaningKeys.contains($0) }
+            let refused = changed.filter { Setting.named($0)?.changesMeaning == true }
             if !refused.isEmpty {
                 throw FTRLError(
                     .usage, "cannot change \(refused.joined(separator: ", ")) of a resumed model (it would change what its weights mean)")
@@ -62,7 +63,7 @@ public struct TrainingJob {
             }
         }
         // The format a file name implies, unless a flag, a config or the model says.
-        if resumed == nil && options.overrides.input.format == nil && options.overrides.input.preset == nil
+        if resumed == nil && options.overrides.given(.format) == nil && options.overrides.preset == nil
             && config.schema.format == .libsvm
         {
             let implied = Set(options.inputs.filter { $0 != "-" }.map { InputFormat.implied(by: $0) })
@@ -87,7 +88,7 @@ public struct TrainingJob {
             throw FTRLError(.usage, "--checkpoint FILE needs --checkpoint-every N")
         }
         if let model = resumed {
-            model.setConfig(config)
+            model.config = config
         }
         return (config, resumed)
     }
@@ -117,17 +118,20 @@ public struct TrainingJob {
                 "--epochs \(config.epochs) reads the input \(config.epochs) times, but \(what) can be read only once; save it to a file")
         }
         try checkOutputs()
-        let weights = try options.exampleWeightsPath.map { path throws(FTRLError) in try ExampleWeightsFile.read(path: path) }
+        var weights: [Double]?
+        if let path = options.exampleWeightsPath { weights = try ExampleWeightsFile.read(path: path) }
         let progress = Progress(prefix: "ftrl-train: ", interval: options.quiet ? nil : options.progressInterval)
-        switch resumed {
-        case .float32(let m): return try train(m, weights, progress)
-        case .float64(let m): return try train(m, weights, progress)
-        case nil:
-            switch config.dtype {
-            case .float32: return try train(Model<Float>(config: config), weights, progress)
-            case .float64: return try train(Model<Double>(config: config), weights, progress)
-            }
-        }
+        let model: AnyModel
+        if let resumed { model = resumed } else { model = try AnyModel(config: config) }
+        return try model.open(Training(job: self, weights: weights, progress: progress))
+    }
+
+    /// The training of `run`, on the model in its own precision.
+    private struct Training: ModelBody {
+        let job: TrainingJob
+        let weights: [Double]?
+        let progress: Progress
+        func run<F: FTRLScalar>(_ model: Model<F>) throws(FTRLError) -> Int32 { try job.train(model, weights, progress) }
     }
 
     /// Fails before any training when the model or checkpoint could not be
@@ -155,7 +159,7 @@ public struct TrainingJob {
         }
     }
 
-    private func train<F: FTRLScalar>(_ model: Model<F>, _ weights: [Double]?, _ progress: Progress) throws(FTRLError) -> Int32 {
+    fileprivate func train<F: FTRLScalar>(_ model: Model<F>, _ weights: [Double]?, _ progress: Progress) throws(FTRLError) -> Int32 {
         try model.table.checkMemoryForTraining()
         let trainer = Trainer(model: model)
         trainer.stopsOnSignal = options.stopsOnSignal
@@ -165,13 +169,18 @@ public struct TrainingJob {
             trainer.checkpoint = { () throws(FTRLError) in
                 try ModelFile.write(model, to: path)
                 lastCheckpoint = model.examples
-                progress.say("checkpoint: \(grouped(Int(model.examples))) examples, \(grouped(Int(model.iterations))) steps, in \(path)")
+                progress.say("checkpoint: \(grouped(model.examples)) examples, \(grouped(model.iterations)) steps, in \(path)")
             }
         }
         let summary: TrainingSummary
         do throws(FTRLError) {
-            summary = try trainer.train(
-                paths: inputs, weights: weights, weightsPath: options.exampleWeightsPath, progress: progress)
+            summary = try trainer.train(paths: inputs, weights: weights, weightsPath: options.exampleWeightsPath) { at in
+                progress.tick {
+                    let rate = Double(at.totalExamples) / max(progress.elapsed, 1e-9)
+                    let label = at.epoch == 1 ? "progressive logloss" : "epoch \(at.epoch) train logloss"
+                    return "\(grouped(at.totalExamples)) examples  \(grouped(Int(rate))) ex/s  \(label) \(fixed(at.logLoss, 5))"
+                }
+            }
             if summary.examples == 0 && summary.interruptedBy == nil {
                 throw FTRLError(.data, "no examples in the input", path: inputs.count == 1 ? inputs[0] : nil)
             }
@@ -181,7 +190,7 @@ public struct TrainingJob {
         } catch var error {
             if let examples = lastCheckpoint, let path = checkpointPath {
                 error.notes.append(
-                    "the last checkpoint, after \(grouped(Int(examples))) examples, is in \(path): continue from it with --resume \(path)")
+                    "the last checkpoint, after \(grouped(examples)) examples, is in \(path): continue from it with --resume \(path)")
             }
             if let path = options.modelPath {
                 error.notes.append(access(path, F_OK) == 0 ? "\(path) is unchanged" : "no model was written to \(path)")
@@ -193,14 +202,14 @@ public struct TrainingJob {
         if let signal = summary.interruptedBy {
             let name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)"
             printError(
-                "ftrl-train: stopped by \(name) after \(grouped(summary.examples)) examples (\(grouped(Int(model.examples))) in all)"
+                "ftrl-train: stopped by \(name) after \(grouped(summary.examples)) examples (\(grouped(model.examples)) in all)"
                     + (options.modelPath.map { "; the model in \($0) is complete: continue with --resume \($0)" }
                         ?? "; no model was written (no -m)"))
         }
         let rate = Double(summary.examples) / max(summary.seconds, 1e-9)
         progress.say(
             "\(grouped(summary.examples)) examples in \(fixed(summary.seconds, 2)) s (\(grouped(Int(rate))) ex/s), "
-                + "progressive logloss \(fixed(summary.progressiveLogLoss, 6)), \(grouped(Int(model.iterations))) steps in all"
+                + "progressive logloss \(fixed(summary.progressiveLogLoss, 6)), \(grouped(model.iterations)) steps in all"
                 + (options.modelPath.map { ", model \($0)" } ?? ""))
         if options.profile {
             printError(
@@ -209,15 +218,5 @@ public struct TrainingJob {
                     + "\(fixed(Double(summary.bytes) / 1e6, 1)) MB decoded")
         }
         return summary.interruptedBy.map { 128 + $0 } ?? 0
-    }
-}
-
-extension AnyModel {
-    /// Replaces the config of the model (used when flags override a resumed model's settings).
-    func setConfig(_ config: FTRLConfig) {
-        switch self {
-        case .float32(let m): m.config = config
-        case .float64(let m): m.config = config
-        }
     }
 }

@@ -2,21 +2,27 @@ import Foundation
 
 /// Runs the built command-line tools the way a user does and captures what
 /// they print, so tests can check stdout, stderr and the exit code.
-struct ToolRun {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+public struct ToolRun {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+
+    public init(status: Int32, stdout: String, stderr: String) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+    }
 }
 
-enum Tools {
+public enum Tools {
     /// The package root, found from this file's path.
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// Test fixtures (golden vectors, small edge-case files).
-    static let fixtures = root.appendingPathComponent("Tests/Fixtures")
+    public static let fixtures = root.appendingPathComponent("Tests/Fixtures")
 
     /// Where the built executables are: `FTRL_BIN_DIR`, or beside the test bundle.
-    static let binDirectory: URL = {
+    public static let binDirectory: URL = {
         if let dir = ProcessInfo.processInfo.environment["FTRL_BIN_DIR"] {
             return URL(fileURLWithPath: dir)
         }
@@ -29,15 +35,15 @@ enum Tools {
     }()
 
     /// Runs `tool` with `arguments`; `stdin` is a file to feed it, or nothing.
-    static func run(_ tool: String, _ arguments: [String], stdin: URL? = nil) throws -> ToolRun {
+    public static func run(_ tool: String, _ arguments: [String], stdin: URL? = nil) throws -> ToolRun {
         let process = Process()
         process.executableURL = binDirectory.appendingPathComponent(tool)
         process.arguments = arguments
         let scratch = try TemporaryDirectory()
         let out = scratch.url.appendingPathComponent("stdout")
         let err = scratch.url.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         let outHandle = try FileHandle(forWritingTo: out)
         let errHandle = try FileHandle(forWritingTo: err)
         process.standardOutput = outHandle
@@ -62,7 +68,7 @@ extension Tools {
     /// A process that runs `tool` as a shell would start it, with SIGINT and
     /// SIGTERM unblocked: the test runner's threads block them, and a blocked
     /// signal would wait for the tool's own handler. Not started yet.
-    static func asFromAShell(_ tool: String, _ arguments: [String]) -> Process {
+    public static func asFromAShell(_ tool: String, _ arguments: [String]) -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments =
@@ -75,11 +81,11 @@ extension Tools {
     }
 }
 
-/// A directory removed when the value goes away.
-final class TemporaryDirectory {
-    let url: URL
+/// A directory of its own for one test, removed when the value goes away.
+public final class TemporaryDirectory {
+    public let url: URL
 
-    init() throws {
+    public init() throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("ftrl-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
@@ -87,25 +93,31 @@ final class TemporaryDirectory {
     deinit { try? FileManager.default.removeItem(at: url) }
 
     /// A path inside the directory.
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 
     /// Writes `text` to `name` and returns its path.
     @discardableResult
-    func write(_ name: String, _ text: String) throws -> String {
+    public func write(_ name: String, _ text: String) throws -> String {
         try Data(text.utf8).write(to: url.appendingPathComponent(name))
         return path(name)
     }
 
     /// Writes `bytes` to `name` and returns its path.
     @discardableResult
-    func write(_ name: String, bytes: [UInt8]) throws -> String {
+    public func write(_ name: String, _ bytes: [UInt8]) throws -> String {
+        try write(name, bytes: bytes)
+    }
+
+    /// Writes `bytes` to `name` and returns its path.
+    @discardableResult
+    public func write(_ name: String, bytes: [UInt8]) throws -> String {
         try Data(bytes).write(to: url.appendingPathComponent(name))
         return path(name)
     }
 }
 
 /// Gzip-compresses a file with the system's gzip, as users' files are made.
-func gzipFile(_ path: String, to target: String) throws {
+public func gzipFile(_ path: String, to target: String) throws {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/bin/sh")
     p.arguments = ["-c", "gzip -c -n '\(path)' > '\(target)'"]
@@ -116,13 +128,43 @@ func gzipFile(_ path: String, to target: String) throws {
 
 /// A figure of a metrics line (`logloss 0.45678  auc 0.76543 ...`), or nil
 /// when stderr has none: tests `#require` it rather than crash on a missing line.
-func metric(_ name: String, in stderr: String) -> Double? {
+public func metric(_ name: String, in stderr: String) -> Double? {
     stderr.components(separatedBy: name + " ").dropFirst().first.flatMap { Double($0.prefix { "0123456789.-+e".contains($0) }) }
 }
 
 /// Parses a TSV with a header into rows of fields.
-func tsvRows(_ text: String) -> [[String]] {
+public func tsvRows(_ text: String) -> [[String]] {
     text.split(separator: "\n", omittingEmptySubsequences: true).dropFirst().map {
         $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
     }
+}
+
+/// Runs a shell command (gzip, cat) and stops the test run loudly if it fails.
+public func shell(_ command: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = ["-c", command]
+    try! p.run()
+    p.waitUntilExit()
+    precondition(p.terminationStatus == 0, "failed: \(command)")
+}
+
+/// A small deterministic generator for test data (Knuth's MMIX linear
+/// congruential generator): the same rows on every run and machine.
+public struct TestRandom {
+    public private(set) var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    /// The next 64 random bits (the high ones are the good ones).
+    public mutating func next() -> UInt64 {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return state
+    }
+
+    /// A number in 0..<n.
+    public mutating func below(_ n: Int) -> Int { Int((next() >> 33) % UInt64(n)) }
+
+    /// A number in [0, 1).
+    public mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

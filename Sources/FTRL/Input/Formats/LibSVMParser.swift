@@ -182,3 +182,15 @@ struct LibSVMParser {
         FTRLError.quote(UnsafeRawBufferPointer(start: bytes + start, count: end - start))
     }
 }
+
+extension LibSVMParser: ExampleDecoder {
+    /// A LibSVM file has nothing before its rows.
+    func beginFile(_ chunk: TextChunk, position: inout Int, line: inout Int) throws(FTRLError) {}
+
+    @inline(__always)
+    func decode(_ text: UnsafePointer<UInt8>, from start: Int, to end: Int, into block: ExampleBlock, firstLine: Int)
+        throws(FTRLError) -> (next: Int, lines: Int)
+    {
+        try parse(text, from: start, to: end, into: block, firstLine: firstLine)
+    }
+}

@@ -1,20 +1,10 @@
-/// The EMA settings of a run in the model's precision. `m^k` comes from two
-/// tables, `m^(k mod 4096) * m^(4096 * (k div 4096))` for k < 2^24, instead
-/// of a `pow` call per slot and step (most slots of a click log are rare, so
-/// k is usually large): the same function of k on every run, which keeps
-/// resumed runs bit-identical.
-struct EMARule<F: FTRLScalar> {
-    let momentum: F
-    let oneMinusMomentum: F
-    /// 0 when the weights are never overwritten.
-    let overwriteFrequency: UInt64
-    private let low: UnsafeMutablePointer<F>
-    private let high: UnsafeMutablePointer<F>
+/// The tables of `m^k`: `m^(k mod 4096)` and `m^(4096 * (k div 4096))`.
+/// Not copyable: the one value owns the buffers and frees them once.
+struct MomentumPowers<F: FTRLScalar>: ~Copyable {
+    let low: UnsafeMutablePointer<F>
+    let high: UnsafeMutablePointer<F>
 
-    init(config: FTRLConfig) {
-        momentum = F(fromDouble: config.emaMomentum)
-        oneMinusMomentum = 1 - momentum
-        overwriteFrequency = UInt64(config.emaOverwriteFrequency ?? 0)
+    init(_ momentum: F) {
         low = .allocate(capacity: 4096)
         high = .allocate(capacity: 4096)
         for k in 0..<4096 {
@@ -23,16 +13,37 @@ struct EMARule<F: FTRLScalar> {
         }
     }
 
-    func deallocate() {
+    deinit {
         low.deallocate()
         high.deallocate()
+    }
+}
+
+/// The EMA settings of a run in the model's precision. `m^k` comes from two
+/// tables, `m^(k mod 4096) * m^(4096 * (k div 4096))` for k < 2^24, instead
+/// of a `pow` call per slot and step (most slots of a click log are rare, so
+/// k is usually large): the same function of k on every run, which keeps
+/// resumed runs bit-identical. A class that owns its tables: copies of the
+/// reference share them, and they are freed with the last one.
+final class EMARule<F: FTRLScalar> {
+    let momentum: F
+    let oneMinusMomentum: F
+    /// 0 when the weights are never overwritten.
+    let overwriteFrequency: UInt64
+    private let powers: MomentumPowers<F>
+
+    init(config: FTRLConfig) {
+        momentum = F(fromDouble: config.emaMomentum)
+        oneMinusMomentum = 1 - momentum
+        overwriteFrequency = UInt64(config.emaOverwriteFrequency ?? 0)
+        powers = MomentumPowers(momentum)
     }
 
     /// `momentum^k`.
     @inline(__always)
     func power(_ k: UInt64) -> F {
-        if k < 4096 { return low[Int(k)] }
-        if k < 1 << 24 { return low[Int(k & 4095)] * high[Int(k >> 12)] }
+        if k < 4096 { return powers.low[Int(k)] }
+        if k < 1 << 24 { return powers.low[Int(k & 4095)] * powers.high[Int(k >> 12)] }
         return F.power(momentum, F(k))
     }
 
@@ -62,6 +73,26 @@ struct EMARule<F: FTRLScalar> {
         }
         a = w + (a - w) * power(t - s)
         step = UInt32(truncatingIfNeeded: t)
+    }
+
+    /// `catchUp` for a kernel slot of an EMA table and its step.
+    @inline(__always)
+    func catchUp(_ slot: Slot<F>, _ step: UnsafeMutablePointer<UInt32>, to t: UInt64) {
+        var w = slot.w
+        var a = slot.average
+        catchUp(&w, &a, &step.pointee, to: t)
+        slot.w = w
+        slot.average = a
+    }
+
+    /// `record` for a kernel slot of an EMA table and its step.
+    @inline(__always)
+    func record(_ slot: Slot<F>, _ step: UnsafeMutablePointer<UInt32>, at t: UInt64) {
+        var w = slot.w
+        var a = slot.average
+        record(&w, &a, &step.pointee, at: t)
+        slot.w = w
+        slot.average = a
     }
 
     /// One step's EMA update of a slot just updated at step `t`, then the overwrite if due.

@@ -1,84 +1,60 @@
-/// Settings given on the command line, each nil when not given; they
-/// override a config file or a resumed model's config. Each property is the
-/// `FTRLConfig` setting of the same name (the Keras key in the README).
+/// Settings given on the command line, each a `Setting` with a JSON value;
+/// they override a config file or a resumed model's config, through the same
+/// codec that reads config files. A preset and the schedule flags come first.
 public struct ConfigOverrides: Sendable {
-    public var learningRate: Double?
-    public var learningRatePower: Double?
-    public var initialAccumulatorValue: Double?
-    public var l1: Double?
-    public var l2: Double?
-    public var l2Shrinkage: Double?
-    public var beta: Double?
-    public var clipnorm: Double?
-    public var globalClipnorm: Double?
-    public var clipvalue: Double?
-    public var useEMA: Bool?
-    public var emaMomentum: Double?
-    public var emaOverwriteFrequency: Int?
-    public var batchSize: Int?
-    public var epochs: Int?
-    public var bits: Int?
-    public var dtype: DType?
-    public var hash: HashKind?
-    public var hashSeed: UInt32?
-    /// The schedule flags.
+    /// The settings given, in the order given.
+    public private(set) var values: [(setting: Setting, value: JSON)] = []
+    /// A named column layout (`criteo`, `avazu`), applied before the settings.
+    public var preset: String?
+    /// The schedule flags (with `learning_rate`, which they build on).
     public var schedule = ScheduleOptions()
-    /// The input-format and column flags.
-    public var input = SchemaOptions()
 
     public init() {}
 
-    /// Applies the given settings to `config`.
-    /// - Returns: the names (Keras keys) of the settings that changed a value.
-    /// - Throws: `FTRLError` (.usage) for schedule flags that do not fit.
-    @discardableResult
-    public func apply(to config: inout FTRLConfig) throws(FTRLError) -> [String] {
-        var changed: [String] = []
-        func set<T: Equatable>(_ value: T?, _ path: WritableKeyPath<FTRLConfig, T>, _ name: String) {
-            guard let value else { return }
-            if config[keyPath: path] != value { changed.append(name) }
-            config[keyPath: path] = value
-        }
-        func setOptional<T: Equatable>(_ value: T?, _ path: WritableKeyPath<FTRLConfig, T?>, _ name: String) {
-            guard let value else { return }
-            if config[keyPath: path] != value { changed.append(name) }
-            config[keyPath: path] = value
-        }
-        let before = config.schedule
-        let beforeRate = config.learningRate
-        try schedule.apply(to: &config, learningRate: learningRate)
-        if config.schedule != before || (config.schedule == nil && config.learningRate != beforeRate) {
-            changed.append("learning_rate")
-        }
-        set(learningRatePower, \.learningRatePower, "learning_rate_power")
-        set(initialAccumulatorValue, \.initialAccumulatorValue, "initial_accumulator_value")
-        set(l1, \.l1, "l1_regularization_strength")
-        set(l2, \.l2, "l2_regularization_strength")
-        set(l2Shrinkage, \.l2Shrinkage, "l2_shrinkage_regularization_strength")
-        set(beta, \.beta, "beta")
-        setOptional(clipnorm, \.clipnorm, "clipnorm")
-        setOptional(globalClipnorm, \.globalClipnorm, "global_clipnorm")
-        setOptional(clipvalue, \.clipvalue, "clipvalue")
-        set(useEMA, \.useEMA, "use_ema")
-        set(emaMomentum, \.emaMomentum, "ema_momentum")
-        setOptional(emaOverwriteFrequency, \.emaOverwriteFrequency, "ema_overwrite_frequency")
-        set(batchSize, \.batchSize, "batch_size")
-        set(epochs, \.epochs, "epochs")
-        set(bits, \.bits, "bits")
-        set(dtype, \.dtype, "dtype")
-        set(hash, \.hash, "hash")
-        set(hashSeed, \.hashSeed, "hash_seed")
-        let schemaBefore = config.schema
-        try input.apply(to: &config.schema)
-        if config.schema != schemaBefore { changed.append("schema") }
-        return changed
+    /// Gives `setting` the value `value`; nil leaves it as it is.
+    public mutating func set(_ setting: Setting, _ value: JSON?) {
+        guard let value else { return }
+        values.removeAll { $0.setting.key == setting.key }
+        values.append((setting, value))
     }
 
-    /// The settings that change what a stored model means, or how its stored
-    /// averages were kept, and so cannot differ when resuming it.
-    static let meaningKeys: Set<String> = [
-        "bits", "dtype", "hash", "hash_seed", "use_ema", "ema_momentum", "ema_overwrite_frequency", "schema",
-    ]
+    public mutating func set(_ setting: Setting, _ value: Double?) { set(setting, value.map { JSON.number($0) }) }
+    public mutating func set(_ setting: Setting, _ value: Int?) { set(setting, value.map { JSON.number(Double($0)) }) }
+    public mutating func set(_ setting: Setting, _ value: UInt32?) { set(setting, value.map { JSON.number(Double($0)) }) }
+    public mutating func set(_ setting: Setting, _ value: Bool?) { set(setting, value.map { JSON.bool($0) }) }
+    public mutating func set(_ setting: Setting, _ value: String?) { set(setting, value.map { JSON.string($0) }) }
+    public mutating func set(_ setting: Setting, _ value: [String]?) {
+        set(setting, value.map { JSON.array($0.map { .string($0) }) })
+    }
+    public mutating func set<E: RawRepresentable>(_ setting: Setting, _ value: E?) where E.RawValue == String {
+        set(setting, value.map { JSON.string($0.rawValue) })
+    }
+
+    /// The value given for `setting`, or nil.
+    public func given(_ setting: Setting) -> JSON? {
+        values.last { $0.setting.key == setting.key }?.value
+    }
+
+    /// Applies the given settings to `config`.
+    /// - Returns: the keys of the settings whose value changed.
+    /// - Throws: `FTRLError` (.usage) for a value of the wrong type or schedule flags that do not fit.
+    @discardableResult
+    public func apply(to config: inout FTRLConfig) throws(FTRLError) -> [String] {
+        let before = config
+        if let preset {
+            let keep = config.schema
+            config.schema = try InputSchema.preset(preset)
+            config.schema.numericTransform = keep.numericTransform
+            config.schema.missingFeatures = keep.missingFeatures
+        }
+        var learningRate: Double?
+        if let rate = given(.learningRate) { learningRate = try Setting.asNumber("learning_rate", rate) }
+        try schedule.apply(to: &config, learningRate: learningRate)
+        for (setting, value) in values where setting.key != Setting.learningRate.key {
+            try setting.assign(value, to: &config)
+        }
+        return Setting.all.filter { $0.value(in: before) != $0.value(in: config) }.map(\.key)
+    }
 }
 
 /// The `--schedule` flags: a Keras schedule built from flags, or the
@@ -196,53 +172,3 @@ public struct ScheduleOptions: Sendable {
     }
 }
 
-/// The flags that describe CSV and TSV input; each property is the
-/// `InputSchema` setting of the same name, `preset` a named layout.
-public struct SchemaOptions: Sendable {
-    public var preset: String?
-    public var format: InputFormat?
-    public var header: Bool?
-    public var columns: [String]?
-    public var label: String?
-    public var weight: String?
-    public var ignore: [String]?
-    public var numeric: [String]?
-    public var categorical: [String]?
-    public var numericTransform: NumericTransform?
-    public var interactions: String?
-    public var missingFeatures: Bool?
-
-    public init() {}
-
-    /// Whether any flag was given.
-    public var isEmpty: Bool {
-        preset == nil && format == nil && header == nil && columns == nil && label == nil && weight == nil && ignore == nil
-            && numeric == nil && categorical == nil && numericTransform == nil && interactions == nil && missingFeatures == nil
-    }
-
-    /// Applies the flags: a preset first, then each flag given.
-    func apply(to schema: inout InputSchema) throws(FTRLError) {
-        if let preset {
-            let keepTransform = schema.numericTransform
-            let keepMissing = schema.missingFeatures
-            schema = try InputSchema.preset(preset)
-            schema.numericTransform = keepTransform
-            schema.missingFeatures = keepMissing
-        }
-        if let format { schema.format = format }
-        if let header { schema.header = header }
-        if let columns { schema.columns = columns }
-        if let label { schema.label = label }
-        if let weight { schema.weight = weight }
-        if let ignore { schema.ignore = ignore }
-        if let numeric { schema.numeric = numeric }
-        if let categorical { schema.categorical = categorical }
-        if let numericTransform { schema.numericTransform = numericTransform }
-        if let interactions {
-            let parsed = try InputSchema.parseInteractions(interactions)
-            schema.interactions = parsed.pairs
-            schema.allInteractions = parsed.all
-        }
-        if let missingFeatures { schema.missingFeatures = missingFeatures }
-    }
-}

@@ -59,9 +59,4 @@ public struct Metrics: Sendable {
         let p = Double(positives)
         return (rankSum - p * (p + 1) / 2) / (p * Double(negatives))
     }
-
-    /// One line: `logloss 0.45678  auc 0.76543  calibration 1.0123  examples 1,000`.
-    public var summary: String {
-        "logloss \(fixed(logLoss, 6))  auc \(fixed(auc, 6))  calibration \(fixed(calibration, 4))  examples \(grouped(count))"
-    }
 }

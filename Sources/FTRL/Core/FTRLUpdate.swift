@@ -54,23 +54,30 @@ public struct FTRLUpdate<F: FTRLScalar> {
         return nil
     }
 
-    /// Updates the slot at `s` (w, n, z, mark) with the summed gradient `g`,
-    /// marking it active.
+    /// Updates a plain slot with the summed gradient `g`, marking it active.
     @inline(__always)
-    public func apply(_ s: UnsafeMutablePointer<F>, gradient g: F) {
-        var n = s[3] == 0 ? initialN : s[1]
-        update(&s[0], &n, &s[2], g)
-        s[1] = n
-        s[3] = 1
+    public func apply(_ s: Slot<F>, gradient g: F) {
+        var w = s.w
+        var n = s.mark == 0 ? initialN : s.n
+        var z = s.z
+        update(&w, &n, &z, g)
+        s.w = w
+        s.n = n
+        s.z = z
+        s.mark = 1
     }
 
-    /// Updates `w`, `n`, `z` (an EMA slot, whose activity the caller tracks);
-    /// `isNew` for a slot never active before, whose `n` is implied.
+    /// Updates `w`, `n`, `z` of an EMA slot, whose activity the caller
+    /// tracks; `isNew` for a slot never active before, whose `n` is implied.
     @inline(__always)
-    func apply(_ s: UnsafeMutablePointer<F>, gradient g: F, isNew: Bool) {
-        var n = isNew ? initialN : s[1]
-        update(&s[0], &n, &s[2], g)
-        s[1] = n
+    func apply(_ s: Slot<F>, gradient g: F, isNew: Bool) {
+        var w = s.w
+        var n = isNew ? initialN : s.n
+        var z = s.z
+        update(&w, &n, &z, g)
+        s.w = w
+        s.n = n
+        s.z = z
     }
 
     @inline(__always)

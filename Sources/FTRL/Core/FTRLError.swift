@@ -1,6 +1,6 @@
 /// The one error type of the library: what went wrong, where, and the exit
 /// code (sysexits) a command should end with.
-public struct FTRLError: Error, CustomStringConvertible, Equatable {
+public struct FTRLError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The class of failure; it decides the exit code.
     public enum Kind: Int32, Sendable {
         /// Bad flags or settings (EX_USAGE).
@@ -62,14 +62,6 @@ public struct FTRLError: Error, CustomStringConvertible, Equatable {
 }
 
 extension FTRLError {
-    /// Prints the error as `COMMAND: error: ...` on standard error, then
-    /// each note as `COMMAND: note: ...`: the one error reporter of every command.
-    public func report(as command: String) {
-        if kind == .closedPipe { return }
-        printError("\(command): error: \(self)")
-        for note in notes { printError("\(command): note: \(note)") }
-    }
-
     /// Renders raw input bytes for a message: printable ASCII as it is,
     /// everything else escaped, cut to a readable length.
     static func quote(_ bytes: UnsafeRawBufferPointer, limit: Int = 60) -> String {

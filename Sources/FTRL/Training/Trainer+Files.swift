@@ -1,0 +1,94 @@
+import CFTRLShims
+
+/// Where a run over files is, for a progress line.
+public struct PassProgress: Sendable {
+    /// The epoch, from 1.
+    public var epoch: Int
+    /// Examples of this epoch so far.
+    public var examples: Int
+    /// Examples of all epochs so far.
+    public var totalExamples: Int
+    /// Mean logloss of this epoch's examples, each predicted before it was learned.
+    public var logLoss: Double
+}
+
+extension Trainer {
+    /// Trains on `paths` for the config's epochs: the file reader
+    /// (`ExampleStream`) as the producer of blocks for `feed(_:weights:)`.
+    ///
+    /// With `stopsOnSignal`, SIGINT or SIGTERM makes it stop reading, finish
+    /// the batch in progress and return with `interruptedBy` set: the model
+    /// is then complete and resumable, as after the examples it consumed.
+    /// - Parameters:
+    ///   - paths: input files in order (`-` is standard input, readable once).
+    ///   - weights: one importance weight per row of an epoch, or nil for all 1.
+    ///   - weightsPath: the file the weights came from, for messages.
+    ///   - progress: called after each block.
+    /// - Returns: what the run did.
+    /// - Throws: `FTRLError` for bad input or a learning rate that is not
+    ///   positive; the model is then partly trained and should not be saved.
+    public func train(
+        paths: [String], weights: [Double]?, weightsPath: String?, progress: (PassProgress) -> Void = { _ in }
+    ) throws(FTRLError) -> TrainingSummary {
+        var summary = TrainingSummary()
+        var lossSum = 0.0
+        let start = Clock.now()
+        epochs: for epoch in 1...model.config.epochs {
+            let stream = ExampleStream(paths: paths, hasher: model.hasher, schema: model.config.schema)
+            let watcher = stopsOnSignal ? StopWatcher(stream.canceller) : nil
+            defer {
+                watcher?.stop()
+                let busy = stream.finish(wait: summary.interruptedBy == nil)
+                summary.decodeSeconds += busy.decode
+                summary.parseSeconds += busy.parse
+                summary.bytes += busy.bytes
+            }
+            var row = 0
+            var epochLoss = 0.0
+            while true {
+                let t0 = Clock.now()
+                guard let block = try stream.next() else { break }
+                summary.waitSeconds += Clock.now() - t0
+                if model.config.schema.format != .libsvm && model.config.schema.columns == nil, let columns = stream.columns {
+                    // The model remembers the columns it was trained on, for scoring.
+                    model.config.schema.columns = columns.names
+                }
+                let fed: Fed
+                if let weights {
+                    if row + block.count > weights.count {
+                        throw FTRLError(.data, "has \(weights.count) example weights, fewer than the training rows", path: weightsPath)
+                    }
+                    fed = try weights.withUnsafeBufferPointer { all throws(FTRLError) in
+                        try feed(block, weights: UnsafeBufferPointer(rebasing: all[row..<row + block.count]))
+                    }
+                } else {
+                    fed = try feed(block)
+                }
+                let stopped = fed.examples < block.count
+                epochLoss += fed.logLossSum
+                row += fed.examples
+                stream.recycle(block)  // the reader owns it from here on
+                if stopped { break }
+                progress(
+                    PassProgress(
+                        epoch: epoch, examples: row, totalExamples: summary.examples + row, logLoss: epochLoss / Double(max(row, 1))))
+            }
+            try flush()
+            let signal = ftrl_stop_signal()
+            if stopsOnSignal && signal != 0 { summary.interruptedBy = Int32(signal) }
+            if summary.interruptedBy == nil, let weights, weights.count != row {
+                throw FTRLError(.data, "has \(weights.count) example weights for \(row) training rows", path: weightsPath)
+            }
+            if epoch == 1 {
+                summary.firstEpochExamples = row
+                lossSum = epochLoss
+            }
+            summary.examples += row
+            if row == 0 || summary.interruptedBy != nil { break epochs }
+        }
+        summary.progressiveLogLoss = summary.firstEpochExamples > 0 ? lossSum / Double(summary.firstEpochExamples) : 0
+        summary.checkpoints = checkpointsWritten
+        summary.seconds = Clock.now() - start
+        return summary
+    }
+}
