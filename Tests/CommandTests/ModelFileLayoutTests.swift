@@ -18,17 +18,26 @@ struct ModelFileLayoutTests {
 
     struct Decoded {
         var version: UInt32
+        var kind: String
         var scalarSize: Int
         var config: [String: Any]
+        var configText: String
         var iterations: UInt64
+        /// Where the iterations counter is in the file.
+        var iterationsOffset: Int
         var examples: UInt64
         var bias: [Double]
         var biasAverage: Double?
         /// slot, w, n, z, average, step
         var slots: [(UInt32, Double, Double, Double, Double?, UInt64?)]
+        /// The bytes of the slot records (after K).
+        var slotBytes: ArraySlice<UInt8>
+        /// Section names in file order (version 2).
+        var sections: [String]
     }
 
-    /// Reads the layout of the README's "The model file" table.
+    /// Reads the layout of the README's "The model file" tables: version 2's
+    /// named sections, or version 1's fixed header.
     static func decode(_ data: [UInt8]) throws -> Decoded {
         var at = 0
         func take(_ n: Int) throws -> ArraySlice<UInt8> {
@@ -40,18 +49,51 @@ struct ModelFileLayoutTests {
         func u64() throws -> UInt64 { try take(8).reversed().reduce(0) { $0 << 8 | UInt64($1) } }
         #expect(Array(try take(8)) == Array("FTRLMODL".utf8))
         let version = try u32()
-        let size = Int(try u32())
-        let length = Int(try u32())
-        let config = try JSONSerialization.jsonObject(with: Data(try take(length))) as! [String: Any]
+        var kind = "linear"
+        var size = 0
+        var configBytes: ArraySlice<UInt8> = []
+        var iterationsOffset = 0
+        var sections: [String] = []
+        var bodies: [String: Int] = [:]  // section name -> payload offset
+        if version == 1 {
+            size = Int(try u32())
+            configBytes = try take(Int(try u32()))
+        } else {
+            let count = try u32()
+            for _ in 0..<count {
+                let name = String(decoding: try take(Int(try take(1).first!)), as: UTF8.self)
+                let length = Int(try u64())
+                sections.append(name)
+                bodies[name] = at
+                let payload = try take(length)
+                if name == "kind" { kind = String(decoding: payload, as: UTF8.self) }
+                if name == "config" { configBytes = payload }
+            }
+            #expect(at == data.count - 4, "bytes between the sections and the checksum")
+            at = bodies["counters"]!
+            size = Int(try u32())
+        }
+        let config = try JSONSerialization.jsonObject(with: Data(configBytes)) as! [String: Any]
         func scalar() throws -> Double {
             size == 4 ? Double(Float(bitPattern: try u32())) : Double(bitPattern: try u64())
         }
+        iterationsOffset = at
         let iterations = try u64()
         let examples = try u64()
-        let k = Int(try u64())
+        var k = 0
+        if version == 1 {
+            k = Int(try u64())
+        } else {
+            at = bodies["bias"]!
+        }
         let bias = [try scalar(), try scalar(), try scalar()]
         let ema = config["use_ema"] as? Bool == true
         let biasAverage = ema ? try scalar() : nil
+        if version != 1 {
+            at = bodies["slots"]!
+            k = Int(try u64())
+        }
+        let slotsStart = at
         var slots: [(UInt32, Double, Double, Double, Double?, UInt64?)] = []
         for _ in 0..<k {
             let slot = try u32()
@@ -62,12 +104,15 @@ struct ModelFileLayoutTests {
             let step = ema ? try u64() : nil
             slots.append((slot, w, n, z, average, step))
         }
+        let slotBytes = data[slotsStart..<at]
+        if version != 1 { at = data.count - 4 }
         let stored = try u32()
         #expect(at == data.count, "bytes after the checksum")
         #expect(stored == crc32(data[0..<(data.count - 4)]), "CRC-32")
         return Decoded(
-            version: version, scalarSize: size, config: config, iterations: iterations, examples: examples, bias: bias,
-            biasAverage: biasAverage, slots: slots)
+            version: version, kind: kind, scalarSize: size, config: config, configText: String(decoding: configBytes, as: UTF8.self),
+            iterations: iterations, iterationsOffset: iterationsOffset, examples: examples, bias: bias, biasAverage: biasAverage,
+            slots: slots, slotBytes: slotBytes, sections: sections)
     }
 
     @Test(arguments: [["--dtype", "float32"], ["--dtype", "float64"], ["--ema", "--batch-size", "3"], ["--dtype", "float64", "--ema"]])
@@ -79,7 +124,9 @@ struct ModelFileLayoutTests {
         #expect(train.status == 0, "\(train.stderr)")
         let file = try Self.decode([UInt8](try Data(contentsOf: URL(fileURLWithPath: model))))
         let ema = flags.contains("--ema")
-        #expect(file.version == 1)
+        #expect(file.version == 2)
+        #expect(file.kind == "linear")
+        #expect(file.sections == ["kind", "config", "counters", "bias", "slots"])
         #expect(file.scalarSize == (flags.contains("float64") ? 8 : 4))
         #expect(file.config["bits"] as? Int == 12)
         #expect(file.examples == 1500)
@@ -135,8 +182,7 @@ struct DocumentedClaimsTests {
         let model = dir.path("m.ftrl")
         #expect(try Tools.run("ftrl-train", ["-q", "--bits", "10", "--ema", "-m", model, data]).status == 0)
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: model)))
-        let length = Int(bytes[16]) | Int(bytes[17]) << 8 | Int(bytes[18]) << 16 | Int(bytes[19]) << 24
-        let iterations = 20 + length  // the u64 after the config
+        let iterations = try ModelFileLayoutTests.decode(bytes).iterationsOffset
         let cap: UInt64 = 4_294_967_294
         for k in 0..<8 { bytes[iterations + k] = UInt8(truncatingIfNeeded: (cap - 1) >> (8 * k)) }
         let crc = ModelFileLayoutTests.crc32(bytes[0..<(bytes.count - 4)])

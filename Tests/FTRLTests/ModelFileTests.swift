@@ -69,10 +69,11 @@ struct ModelFileTests {
     func nonFiniteStateIsRefused(_ bad: Float) throws {
         let (dir, path) = try Self.trained(.float32)
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        // The first slot's n, after magic, three u32, the config, three u64,
-        // the bias (3 floats), the slot number and w.
-        let configLength = Int(bytes[16]) | Int(bytes[17]) << 8 | Int(bytes[18]) << 16 | Int(bytes[19]) << 24
-        let n = 20 + configLength + 24 + 12 + 4 + 4
+        // The first slot's n: in the slots section (name length 5, "slots",
+        // u64 length), after K (u64), the slot number and w.
+        let header = [UInt8(5)] + Array("slots".utf8)
+        let at = (0..<bytes.count - header.count).first { Array(bytes[$0..<$0 + header.count]) == header }!
+        let n = at + header.count + 8 + 8 + 4 + 4
         withUnsafeBytes(of: bad.bitPattern.littleEndian) { for k in 0..<4 { bytes[n + k] = $0[k] } }
         let crc = bytes.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, UInt32($0.count - 4))) }
         withUnsafeBytes(of: crc.littleEndian) { for k in 0..<4 { bytes[bytes.count - 4 + k] = $0[k] } }

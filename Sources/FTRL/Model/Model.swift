@@ -37,6 +37,9 @@ public final class Model<F: FTRLScalar> {
         bias.base.deallocate()
     }
 
+    /// The model kind the model file records: logistic regression over hashed features.
+    public var kind: String { "linear" }
+
     /// The feature mapping of this model.
     public var hasher: FeatureHasher { config.hasher }
 

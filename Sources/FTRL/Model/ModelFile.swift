@@ -3,21 +3,31 @@ import Glibc
 
 /// Reads and writes model files.
 ///
-/// Layout (all integers little-endian; `F` is 4 or 8 bytes by dtype):
+/// Layout of version 2, the one written (all integers little-endian; `F` is
+/// 4 or 8 bytes by dtype):
 ///
 ///     8 bytes   magic "FTRLMODL"
-///     u32       format version (1)
-///     u32       scalar size in bytes (4 = float32, 8 = float64)
-///     u32       config length L
-///     L bytes   the config as JSON (UTF-8)
-///     u64       iterations
-///     u64       examples consumed
-///     u64       K, the number of kernel slots ever active
-///     3 x F     bias w, n, z
-///     [F]       with EMA (use_ema in the config): the bias's average
-///     K x       u32 slot, F w, F n, F z    (ascending slots)
-///               with EMA also: F average, u64 step it was last brought to
+///     u32       format version (2)
+///     u32       S, the number of sections
+///     S x       u8 name length N, N bytes name (ASCII), u64 payload length P, P bytes payload
 ///     u32       CRC-32 (zlib) of every byte before it
+///
+/// The sections, in this order:
+///
+///     kind      the model kind as UTF-8: "linear" (logistic regression)
+///     config    the config as JSON (UTF-8), every key of the table of settings
+///     counters  u32 scalar size (4 = float32, 8 = float64), u64 iterations, u64 examples consumed
+///     bias      F w, F n, F z; with EMA (use_ema in the config) also F average
+///     slots     u64 K, the number of kernel slots ever active, then K x
+///               u32 slot, F w, F n, F z (ascending slots);
+///               with EMA also: F average, u64 step it was last brought to
+///
+/// A reader refuses a version or a kind it does not know, and a file
+/// without one of these sections; it skips a section whose name it does not
+/// know, so that a later version can add optional ones. Version 1 files
+/// (the same numbers after a fixed header: magic, version, scalar size,
+/// config length and config, iterations, examples, K, bias, slots, CRC)
+/// still load.
 ///
 /// Only slots that were ever active are stored, so a model of a small log is
 /// small whatever `bits` is. Writing goes through `AtomicFile`: a fresh
@@ -25,8 +35,12 @@ import Glibc
 /// complete and synced.
 public enum ModelFile {
     static let magic: [UInt8] = Array("FTRLMODL".utf8)
-    /// The format version this build writes and reads.
-    public static let version: UInt32 = 1
+    /// The format version this build writes.
+    public static let version: UInt32 = 2
+    /// The versions this build reads.
+    public static let readableVersions: ClosedRange<UInt32> = 1...2
+    /// The model kinds this build reads and writes.
+    public static let kinds = ["linear"]
 
     /// Writes `model` to `path` atomically.
     /// - Throws: `FTRLError` (.io) when the file cannot be written; `path` is then untouched.
@@ -36,21 +50,35 @@ public enum ModelFile {
         let (fd, temporary) = try AtomicFile.createTemporary(beside: target, reportAs: path)
         let writer = FileWriter(fd: fd, reportAs: path)
         do throws(FTRLError) {
-            writer.bytes(magic)
-            writer.u32(version)
-            writer.u32(UInt32(MemoryLayout<F>.size))
-            let config = Array(model.config.jsonText.utf8)
-            writer.u32(UInt32(config.count))
-            writer.bytes(config)
-            writer.u64(model.iterations)
-            writer.u64(model.examples)
+            let scalar = MemoryLayout<F>.size
+            let ema = model.config.useEMA
             let table = model.table
             let active = table.activeSlots()
-            writer.u64(UInt64(active.count))
+            let slotRecord = 4 + 3 * scalar + (table.hasEMA ? scalar + 8 : 0)
+            func section(_ name: String, _ length: Int) {
+                writer.bytes([UInt8(name.utf8.count)] + Array(name.utf8))
+                writer.u64(UInt64(length))
+            }
+            writer.bytes(magic)
+            writer.u32(version)
+            writer.u32(5)
+            let kind = Array(model.kind.utf8)
+            section("kind", kind.count)
+            writer.bytes(kind)
+            let config = Array(model.config.jsonText.utf8)
+            section("config", config.count)
+            writer.bytes(config)
+            section("counters", 4 + 8 + 8)
+            writer.u32(UInt32(scalar))
+            writer.u64(model.iterations)
+            writer.u64(model.examples)
+            section("bias", (ema ? 4 : 3) * scalar)
             writer.scalar(model.bias.w)
             writer.scalar(model.bias.n)
             writer.scalar(model.bias.z)
-            if model.config.useEMA { writer.scalar(model.biasAverage) }
+            if ema { writer.scalar(model.biasAverage) }
+            section("slots", 8 + active.count * slotRecord)
+            writer.u64(UInt64(active.count))
             for s in active {
                 let slot = table.slot(s)
                 writer.u32(s)
@@ -70,7 +98,22 @@ public enum ModelFile {
         try AtomicFile.commit(temporary, to: target, reportAs: path)
     }
 
-    /// Reads a model file, checking its magic, version, size and checksum.
+    /// Where the parts of a model file are, once its header or sections were read.
+    private struct Layout {
+        var version: UInt32
+        var kind = "linear"
+        var configText = ""
+        var scalarSize = 0
+        var iterations: UInt64 = 0
+        var examples: UInt64 = 0
+        var biasOffset = 0
+        var biasLength: Int?
+        var slotCount: UInt64 = 0
+        var slotsOffset = 0
+        var slotsLength: Int?
+    }
+
+    /// Reads a model file, checking its magic, version, kind, sizes and checksum.
     /// - Throws: `FTRLError`: .noInput when it cannot be opened, .data when it is not a sound model file.
     public static func read(path: String) throws(FTRLError) -> AnyModel {
         let bytes = try readAll(path: path)
@@ -80,39 +123,54 @@ public enum ModelFile {
             throw refuse("it does not start with the ftrl model magic (is it a model written by ftrl-train?)")
         }
         r.offset = 8
-        guard let v = r.u32(), let size = r.u32(), let configLength = r.u32() else { throw refuse("truncated header") }
-        guard v == version else { throw refuse("format version \(v); this build reads version \(version)") }
-        guard size == 4 || size == 8 else { throw refuse("bad scalar size \(size)") }
-        guard Int(configLength) <= bytes.count - r.offset else { throw refuse("truncated (config cut short)") }
-        guard bytes.count >= 4 else { throw refuse("truncated") }
+        guard let v = r.u32() else { throw refuse("truncated header") }
+        guard readableVersions.contains(v) else {
+            throw refuse("format version \(v); this build reads versions \(readableVersions.lowerBound) to \(readableVersions.upperBound) (a newer ftrl wrote it?)")
+        }
+        guard bytes.count >= 16 else { throw refuse("truncated") }
         let stored =
             UInt32(bytes[bytes.count - 4]) | UInt32(bytes[bytes.count - 3]) << 8
             | UInt32(bytes[bytes.count - 2]) << 16 | UInt32(bytes[bytes.count - 1]) << 24
         let computed = bytes.withUnsafeBufferPointer { buf in
             UInt32(crc32(0, buf.baseAddress, UInt32(buf.count - 4)))
         }
-        let configText = String(decoding: bytes[r.offset..<r.offset + Int(configLength)], as: UTF8.self)
-        r.offset += Int(configLength)
-        guard let iterations = r.u64(), let examples = r.u64(), let count = r.u64() else { throw refuse("truncated header") }
+        var layout: Layout
+        if v == 1 { layout = try readVersion1(&r, bytes.count, refuse) } else { layout = try readSections(&r, bytes.count, refuse) }
+        guard ModelFile.kinds.contains(layout.kind) else {
+            throw refuse("model kind \"\(layout.kind)\"; this build knows \(kinds.joined(separator: ", ")) (a newer ftrl wrote it?)")
+        }
+        let size = layout.scalarSize
+        guard size == 4 || size == 8 else { throw refuse("bad scalar size \(size)") }
         let config: FTRLConfig
         do throws(FTRLError) {
-            config = try FTRLConfig(jsonText: configText)
+            config = try FTRLConfig(jsonText: layout.configText)
         } catch {
             throw refuse(stored == computed ? "bad config: \(error.message)" : "checksum mismatch (the file is corrupted)")
         }
         let ema = config.useEMA
-        let slotSize = 4 + 3 * Int(size) + (ema ? Int(size) + 8 : 0)
-        let expected = r.offset + 3 * Int(size) + (ema ? Int(size) : 0) + Int(min(count, UInt64(Int32.max))) * slotSize + 4
-        if count > UInt64(bytes.count) || bytes.count < expected {
-            throw refuse("truncated: \(bytes.count) bytes where the header promises \(expected)")
+        let slotSize = 4 + 3 * size + (ema ? size + 8 : 0)
+        let biasSize = (ema ? 4 : 3) * size
+        let count = layout.slotCount
+        if v == 1 {
+            layout.slotsOffset = layout.biasOffset + biasSize
+            let expected = layout.biasOffset + biasSize + Int(min(count, UInt64(Int32.max))) * slotSize + 4
+            if count > UInt64(bytes.count) || bytes.count < expected {
+                throw refuse("truncated: \(bytes.count) bytes where the header promises \(expected)")
+            }
+            if bytes.count > expected { throw refuse("\(bytes.count - expected) unexpected bytes at the end") }
+        } else {
+            guard layout.biasLength == biasSize else { throw refuse("the bias section holds \(layout.biasLength ?? 0) bytes, not \(biasSize)") }
+            guard count <= UInt64(bytes.count), layout.slotsLength == 8 + Int(count) * slotSize else {
+                throw refuse("the slots section does not hold the \(count) slots it promises")
+            }
         }
-        if bytes.count > expected { throw refuse("\(bytes.count - expected) unexpected bytes at the end") }
         guard stored == computed else { throw refuse("checksum mismatch (the file is corrupted)") }
         guard (config.dtype == .float32) == (size == 4) else { throw refuse("dtype \(config.dtype) does not match \(size)-byte numbers") }
         func load<F: FTRLScalar>(_: F.Type) throws(FTRLError) -> Model<F> {
             let model = try Model<F>(config: config)
-            model.iterations = iterations
-            model.examples = examples
+            model.iterations = layout.iterations
+            model.examples = layout.examples
+            r.offset = layout.biasOffset
             model.bias.w = r.scalar()
             model.bias.n = r.scalar()
             model.bias.z = r.scalar()
@@ -120,6 +178,7 @@ public enum ModelFile {
             guard sound(model.bias.w, model.bias.n, model.bias.z, ema ? model.biasAverage : 0) else {
                 throw refuse("the bias holds a non-finite number or a negative accumulator")
             }
+            r.offset = layout.slotsOffset
             var previous = -1
             for _ in 0..<Int(count) {
                 let slot = Int(r.u32()!)
@@ -136,8 +195,8 @@ public enum ModelFile {
                         throw refuse("slot \(slot) holds a non-finite number or a negative accumulator")
                     }
                     let step = r.u64()!
-                    guard step >= 1, step <= iterations, step <= EMARule<F>.maxSteps else {
-                        throw refuse("slot \(slot) has EMA step \(step), outside 1...\(iterations)")
+                    guard step >= 1, step <= layout.iterations, step <= EMARule<F>.maxSteps else {
+                        throw refuse("slot \(slot) has EMA step \(step), outside 1...\(layout.iterations)")
                     }
                     model.table.restore(slot: slot, w: w, n: n, z: z, average: average, step: UInt32(step))
                 } else {
@@ -150,6 +209,75 @@ public enum ModelFile {
             return model
         }
         return size == 4 ? .float32(try load(Float.self)) : .float64(try load(Double.self))
+    }
+
+    /// The fixed header of version 1: scalar size, config, counters, then the bias and the slots.
+    private static func readVersion1(_ r: inout ByteReader, _ total: Int, _ refuse: (String) -> FTRLError) throws(FTRLError) -> Layout {
+        var layout = Layout(version: 1)
+        guard let size = r.u32(), let configLength = r.u32() else { throw refuse("truncated header") }
+        guard Int(configLength) <= total - r.offset else { throw refuse("truncated (config cut short)") }
+        layout.scalarSize = Int(size)
+        layout.configText = String(decoding: r.bytes[r.offset..<r.offset + Int(configLength)], as: UTF8.self)
+        r.offset += Int(configLength)
+        guard let iterations = r.u64(), let examples = r.u64(), let count = r.u64() else { throw refuse("truncated header") }
+        layout.iterations = iterations
+        layout.examples = examples
+        layout.slotCount = count
+        layout.biasOffset = r.offset
+        // The slots follow the bias, whose size the config decides.
+        layout.slotsOffset = -1
+        return layout
+    }
+
+    /// The named sections of version 2.
+    private static func readSections(_ r: inout ByteReader, _ total: Int, _ refuse: (String) -> FTRLError) throws(FTRLError) -> Layout {
+        var layout = Layout(version: 2)
+        guard let sections = r.u32() else { throw refuse("truncated header") }
+        var seen: Set<String> = []
+        let end = total - 4
+        for _ in 0..<sections {
+            guard r.offset < end else { throw refuse("truncated: \(sections) sections promised, \(seen.count) found") }
+            let nameLength = Int(r.bytes[r.offset])
+            r.offset += 1
+            guard nameLength > 0, r.offset + nameLength + 8 <= end else { throw refuse("truncated section header") }
+            let name = String(decoding: r.bytes[r.offset..<r.offset + nameLength], as: UTF8.self)
+            r.offset += nameLength
+            let length64 = r.u64()!
+            guard length64 <= UInt64(end - r.offset) else { throw refuse("truncated: section \(name) is cut short") }
+            let length = Int(length64)
+            guard seen.insert(name).inserted else { throw refuse("section \(name) appears twice") }
+            let start = r.offset
+            var s = ByteReader(bytes: r.bytes, offset: start)
+            switch name {
+            case "kind":
+                layout.kind = String(decoding: r.bytes[start..<start + length], as: UTF8.self)
+            case "config":
+                layout.configText = String(decoding: r.bytes[start..<start + length], as: UTF8.self)
+            case "counters":
+                guard length == 20, let size = s.u32(), let iterations = s.u64(), let examples = s.u64() else {
+                    throw refuse("the counters section holds \(length) bytes, not 20")
+                }
+                layout.scalarSize = Int(size)
+                layout.iterations = iterations
+                layout.examples = examples
+            case "bias":
+                layout.biasOffset = start
+                layout.biasLength = length
+            case "slots":
+                guard length >= 8, let count = s.u64() else { throw refuse("the slots section is too short") }
+                layout.slotCount = count
+                layout.slotsOffset = start + 8
+                layout.slotsLength = length
+            default:
+                break  // a section of a later version: not needed to load the model
+            }
+            r.offset = start + length
+        }
+        if r.offset != end { throw refuse("\(end - r.offset) unexpected bytes after the sections") }
+        for required in ["kind", "config", "counters", "bias", "slots"] where !seen.contains(required) {
+            throw refuse("it has no \(required) section")
+        }
+        return layout
     }
 
     /// Whether a slot's numbers can come from training: finite, `n >= 0`.
