@@ -33,7 +33,7 @@ demo: build
 	$(RELEASE)/ftrl-model info demo.ftrl | head -n 4
 
 test: deps
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --build-tests -Xswiftc -warnings-as-errors
 	$(SWIFT) test --skip-build
 
 # The whole suite under ThreadSanitizer, then AddressSanitizer with leak
@@ -58,7 +58,7 @@ fuzz: deps
 	@mkdir -p $(FUZZ)/crashes
 	printf 'module CFTRLShims {\n    header "%s/Sources/CFTRLShims/include/CFTRLShims.h"\n    export *\n}\n' "$(CURDIR)" > $(FUZZ)/module.modulemap
 	clang -c -O1 -g -fsanitize=fuzzer-no-link,address -I Sources/CFTRLShims/include Sources/CFTRLShims/CFTRLShims.c -o $(FUZZ)/shims.o
-	swiftc -O -g -sanitize=fuzzer,address -parse-as-library -module-name FTRLFuzz -I Sources/CZlib -I Sources/CISAL -I $(FUZZ) \
+	swiftc -O -g -swift-version 6 -sanitize=fuzzer,address -parse-as-library -module-name FTRLFuzz -I Sources/CZlib -I Sources/CISAL -I $(FUZZ) \
 		$$(find Sources/FTRL -name '*.swift' | sort) Tests/FTRLTests/ChunkingOracle.swift Tests/Fuzz/FuzzTargets.swift \
 		$(FUZZ)/shims.o -o $(FUZZ)/ftrl-fuzz 2>&1 | { grep -v 'ld.gold: warning: Cannot export local symbol' || true; }
 	@for t in $(FUZZ_TARGETS); do \

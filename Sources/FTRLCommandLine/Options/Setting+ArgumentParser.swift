@@ -52,9 +52,12 @@ public enum SettingsTable {
             out.append("| flag | config key | default | on --resume | what it does |")
             out.append("|---|---|---|---|---|")
             for s in settings {
-                let flag = s.flag.map { "`--\($0)`" } ?? ""
+                let flag = s.flag.map { name in
+                    s.valueName.hasPrefix("true|false") ? "`--\(name)`, `--no-\(name)`" : "`--\(name) \(s.valueName)`"
+                } ?? ""
                 let resume = s.changesMeaning ? "refused" : "may change"
-                out.append("| \(flag) | `\(s.key)` | \(s.documentedDefault) | \(resume) | \(s.help.replacingOccurrences(of: "|", with: "\\|")) |")
+                let cells = [flag, "`\(s.key)`", s.documentedDefault, resume, s.help].map { $0.split(separator: "|", omittingEmptySubsequences: false).joined(separator: "\\|") }
+                out.append("| " + cells.joined(separator: " | ") + " |")
             }
             out.append("")
         }

@@ -2,7 +2,8 @@ import ArgumentParser
 import FTRL
 
 // The flags of `ftrl-train` in titled groups, so that `--help` reads in
-// sections. The settings' names, help and defaults come from the table of
+// sections. A number option takes the next word as its value even when it
+// starts with a dash (`--learning-rate-power -0.25`). The settings' names, help and defaults come from the table of
 // settings (`Setting.all`); each group turns what was given into
 // `ConfigOverrides`, which apply them through the table's JSON codec.
 
@@ -98,13 +99,13 @@ public struct InputOptions: ParsableArguments {
 public struct HashingOptions: ParsableArguments {
     public init() {}
 
-    @Option(name: .setting(.bits), help: .setting(.bits))
+    @Option(name: .setting(.bits), parsing: .unconditional, help: .setting(.bits))
     var bits: Int?
 
     @Option(name: .setting(.hash), help: .setting(.hash))
     var hash: HashKind?
 
-    @Option(name: .setting(.hashSeed), help: .setting(.hashSeed))
+    @Option(name: .setting(.hashSeed), parsing: .unconditional, help: .setting(.hashSeed))
     var hashSeed: UInt32?
 
     func apply(to o: inout ConfigOverrides) {
@@ -118,28 +119,28 @@ public struct HashingOptions: ParsableArguments {
 public struct OptimizerOptions: ParsableArguments {
     public init() {}
 
-    @Option(name: .setting(.learningRate), help: .setting(.learningRate))
+    @Option(name: .setting(.learningRate), parsing: .unconditional, help: .setting(.learningRate))
     var learningRate: Double?
 
-    @Option(name: .setting(.learningRatePower), help: .setting(.learningRatePower))
+    @Option(name: .setting(.learningRatePower), parsing: .unconditional, help: .setting(.learningRatePower))
     var learningRatePower: Double?
 
-    @Option(name: .setting(.initialAccumulatorValue), help: .setting(.initialAccumulatorValue))
+    @Option(name: .setting(.initialAccumulatorValue), parsing: .unconditional, help: .setting(.initialAccumulatorValue))
     var initialAccumulatorValue: Double?
 
-    @Option(name: .setting(.l1), help: .setting(.l1))
+    @Option(name: .setting(.l1), parsing: .unconditional, help: .setting(.l1))
     var l1: Double?
 
-    @Option(name: .setting(.l2), help: .setting(.l2))
+    @Option(name: .setting(.l2), parsing: .unconditional, help: .setting(.l2))
     var l2: Double?
 
-    @Option(name: .setting(.l2Shrinkage), help: .setting(.l2Shrinkage))
+    @Option(name: .setting(.l2Shrinkage), parsing: .unconditional, help: .setting(.l2Shrinkage))
     var l2Shrinkage: Double?
 
-    @Option(name: .setting(.beta), help: .setting(.beta))
+    @Option(name: .setting(.beta), parsing: .unconditional, help: .setting(.beta))
     var beta: Double?
 
-    @Option(name: .setting(.batchSize), help: .setting(.batchSize))
+    @Option(name: .setting(.batchSize), parsing: .unconditional, help: .setting(.batchSize))
     var batchSize: Int?
 
     @Option(name: .setting(.dtype), help: .setting(.dtype))
@@ -168,10 +169,10 @@ public struct ScheduleFlags: ParsableArguments {
             valueName: "name"))
     var schedule: String?
 
-    @Option(help: "decay_steps (first_decay_steps for cosine-decay-restarts).")
+    @Option(parsing: .unconditional, help: "decay_steps (first_decay_steps for cosine-decay-restarts).")
     var decaySteps: Double?
 
-    @Option(help: "decay_rate (exponential-decay, inverse-time-decay).")
+    @Option(parsing: .unconditional, help: "decay_rate (exponential-decay, inverse-time-decay).")
     var decayRate: Double?
 
     @Flag(inversion: .prefixedNo, help: "staircase: decay in whole steps of decay_steps.")
@@ -185,28 +186,28 @@ public struct ScheduleFlags: ParsableArguments {
         transform: numberList)
     var values: [Double]?
 
-    @Option(help: "polynomial-decay end_learning_rate (default 0.0001).")
+    @Option(parsing: .unconditional, help: "polynomial-decay end_learning_rate (default 0.0001).")
     var endLearningRate: Double?
 
-    @Option(help: "polynomial-decay power (default 1).")
+    @Option(parsing: .unconditional, help: "polynomial-decay power (default 1).")
     var power: Double?
 
     @Flag(inversion: .prefixedNo, help: "polynomial-decay cycle: restart the decay past decay_steps.")
     var cycle: Bool?
 
-    @Option(help: "cosine-decay(-restarts) alpha: the floor as a fraction of the rate (default 0).")
+    @Option(parsing: .unconditional, help: "cosine-decay(-restarts) alpha: the floor as a fraction of the rate (default 0).")
     var alpha: Double?
 
-    @Option(help: "cosine-decay warmup_target: the rate reached by the linear warm-up.")
+    @Option(parsing: .unconditional, help: "cosine-decay warmup_target: the rate reached by the linear warm-up.")
     var warmupTarget: Double?
 
-    @Option(help: "cosine-decay warmup_steps (default 0).")
+    @Option(parsing: .unconditional, help: "cosine-decay warmup_steps (default 0).")
     var warmupSteps: Double?
 
-    @Option(help: "cosine-decay-restarts t_mul: period growth per restart (default 2).")
+    @Option(parsing: .unconditional, help: "cosine-decay-restarts t_mul: period growth per restart (default 2).")
     var tMul: Double?
 
-    @Option(help: "cosine-decay-restarts m_mul: rate factor per restart (default 1).")
+    @Option(parsing: .unconditional, help: "cosine-decay-restarts m_mul: rate factor per restart (default 1).")
     var mMul: Double?
 
     func apply(to o: inout ConfigOverrides) {
@@ -231,13 +232,13 @@ public struct ScheduleFlags: ParsableArguments {
 public struct ClippingOptions: ParsableArguments {
     public init() {}
 
-    @Option(name: .setting(.clipnorm), help: .setting(.clipnorm))
+    @Option(name: .setting(.clipnorm), parsing: .unconditional, help: .setting(.clipnorm))
     var clipnorm: Double?
 
-    @Option(name: .setting(.globalClipnorm), help: .setting(.globalClipnorm))
+    @Option(name: .setting(.globalClipnorm), parsing: .unconditional, help: .setting(.globalClipnorm))
     var globalClipnorm: Double?
 
-    @Option(name: .setting(.clipvalue), help: .setting(.clipvalue))
+    @Option(name: .setting(.clipvalue), parsing: .unconditional, help: .setting(.clipvalue))
     var clipvalue: Double?
 
     func apply(to o: inout ConfigOverrides) {
@@ -254,10 +255,10 @@ public struct EMAOptions: ParsableArguments {
     @Flag(name: .setting(.useEMA), inversion: .prefixedNo, help: .setting(.useEMA))
     var ema: Bool?
 
-    @Option(name: .setting(.emaMomentum), help: .setting(.emaMomentum))
+    @Option(name: .setting(.emaMomentum), parsing: .unconditional, help: .setting(.emaMomentum))
     var emaMomentum: Double?
 
-    @Option(name: .setting(.emaOverwriteFrequency), help: .setting(.emaOverwriteFrequency))
+    @Option(name: .setting(.emaOverwriteFrequency), parsing: .unconditional, help: .setting(.emaOverwriteFrequency))
     var emaOverwriteFrequency: Int?
 
     func apply(to o: inout ConfigOverrides) {
@@ -280,7 +281,7 @@ public struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Read settings from a Keras-key JSON config; flags override it.", valueName: "file"))
     var config: String?
 
-    @Option(name: .setting(.epochs), help: .setting(.epochs))
+    @Option(name: .setting(.epochs), parsing: .unconditional, help: .setting(.epochs))
     var epochs: Int?
 
     @Option(
