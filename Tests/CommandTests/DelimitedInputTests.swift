@@ -7,11 +7,8 @@ import Testing
 struct DelimitedInputTests {
     /// A Criteo-shaped TSV: label, 2 integer columns, 3 categorical columns.
     static func tsv(rows: Int, label: Bool = true) -> String {
-        var state: UInt64 = 11
-        func next() -> UInt64 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return state >> 33
-        }
+        var random = TestRandom(seed: 11)
+        func next() -> UInt64 { random.next() >> 33 }
         var out = ""
         for _ in 0..<rows {
             let a = next() % 20

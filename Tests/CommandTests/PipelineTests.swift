@@ -6,11 +6,8 @@ import Testing
 /// on stderr, resume, config round trip and refused model files.
 struct PipelineTests {
     static func sampleLog(rows: Int, seed: UInt64 = 7) -> String {
-        var state = seed
-        func next() -> UInt64 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return state >> 33
-        }
+        var random = TestRandom(seed: seed)
+        func next() -> UInt64 { random.next() >> 33 }
         var text = ""
         for _ in 0..<rows {
             let a = next() % 50 + 1

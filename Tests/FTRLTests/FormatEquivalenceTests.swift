@@ -16,11 +16,8 @@ struct FormatEquivalenceTests {
     }
 
     static func rows(_ count: Int) -> [Row] {
-        var state: UInt64 = 77
-        func next() -> UInt64 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return state >> 33
-        }
+        var random = TestRandom(seed: 77)
+        func next() -> UInt64 { random.next() >> 33 }
         return (0..<count).map { _ in
             let site = ["a", "b", "c\"d", "", "e,f"][Int(next() % 5)]
             let slot = "s\(next() % 40)"

@@ -68,11 +68,8 @@ struct LibSVMParserTests {
 
     /// The decimal fast path gives the same double as strtod.
     @Test func decimalsMatchStrtod() {
-        var state: UInt64 = 99
-        func next() -> UInt64 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return state >> 17
-        }
+        var random = TestRandom(seed: 99)
+        func next() -> UInt64 { random.next() >> 17 }
         var samples = [
             "0", "1", "-1", "0.1", "0.3", "1e-5", "123456789012345678", "9007199254740993", "1.7976931348623157e308",
             "4.9e-324", "2.2250738585072014e-308", "0.000001234", "-0.0", "12345.678e-3", "1e22", "1e23",

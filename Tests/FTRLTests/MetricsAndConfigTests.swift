@@ -19,11 +19,11 @@ struct MetricsTests {
 
     /// AUC equals the fraction of correctly ordered pairs, counted directly.
     @Test func aucMatchesPairCount() {
-        var state: UInt64 = 5
+        var random = TestRandom(seed: 5)
         var m = Metrics()
         var items: [(Double, Bool)] = []
         for _ in 0..<400 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let state = random.next()
             let p = Double(state >> 59) / 32
             let y = (state >> 20) % 3 == 0
             items.append((p, y))

@@ -90,9 +90,9 @@ struct ModelFileTests {
     /// runs under it in `make sanitize`). Stale files are still removed.
     @Test func staleSweepReadsOnlyTheNames() throws {
         let dir = try Scratch()
-        var rng: UInt64 = 3
+        var random = TestRandom(seed: 3)
         for i in 0..<3000 {
-            rng = rng &* 6364136223846793005 &+ 1442695040888963407
+            let rng = random.next()
             let name = String(repeating: "n", count: Int(rng >> 59) + 1) + "\(i)"
             _ = try dir.write(name, [])
         }

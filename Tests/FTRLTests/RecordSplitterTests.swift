@@ -27,11 +27,11 @@ struct RecordSplitterTests {
     ]
 
     static func texts(count: Int, seed: UInt64) -> [[UInt8]] {
-        var rng = seed
+        var random = TestRandom(seed: seed)
         return (0..<count).map { _ in
             var text = ""
             for _ in 0..<12 {
-                rng = rng &* 6364136223846793005 &+ 1442695040888963407
+                let rng = random.next()
                 text += pieces[Int(rng >> 33) % pieces.count]
             }
             return Array(text.utf8)

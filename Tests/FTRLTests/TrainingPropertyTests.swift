@@ -8,11 +8,8 @@ import Testing
 /// boundaries.
 struct TrainingPropertyTests {
     static func log(_ rows: Int) -> String {
-        var state: UInt64 = 2024
-        func next() -> UInt64 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return state >> 33
-        }
+        var random = TestRandom(seed: 2024)
+        func next() -> UInt64 { random.next() >> 33 }
         return (0..<rows).map { _ in
             let k = Int(next() % 6)
             let feats = (0..<k).map { _ in "\(next() % 5000 + 1):\(Double(next() % 100) / 25)" }
