@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// The library `FTRL` holds all logic (Sources/FTRL/README.md shows its
+// The library `FTRL` holds all logic (the README's Layout section shows its
 // parts); `FTRLCommandLine` holds what the three commands share (option
 // groups, jobs, error reporting, progress and number formatting); the
 // executables only parse flags. Every target builds in Swift 6 mode.

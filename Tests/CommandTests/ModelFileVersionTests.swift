@@ -60,6 +60,9 @@ struct ModelFileVersionTests {
         #expect(v2.bias == v1.bias && v2.biasAverage == v1.biasAverage)
         #expect(v2.slotBytes == v1.slotBytes)
         #expect(!v1.slots.isEmpty)
+        // `ftrl-model info` says which version each file is, and the kind.
+        #expect(try Tools.run("ftrl-model", ["info", old]).stdout.contains("\"format_version\": 1,\n  \"kind\": \"linear\""))
+        #expect(try Tools.run("ftrl-model", ["info", new]).stdout.contains("\"format_version\": 2,\n  \"kind\": \"linear\""))
         // The tools read both alike.
         for view in ["state", "weights"] {
             let a = try Tools.run("ftrl-model", [view, old])

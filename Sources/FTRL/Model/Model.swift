@@ -37,6 +37,9 @@ public final class Model<F: FTRLScalar> {
         bias.base.deallocate()
     }
 
+    /// The format version of the file the model was read from (nil for a model made in this run).
+    public internal(set) var fileVersion: UInt32?
+
     /// The model kind the model file records: logistic regression over hashed features.
     public var kind: String { "linear" }
 

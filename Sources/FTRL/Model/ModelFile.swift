@@ -168,6 +168,7 @@ public enum ModelFile {
         guard (config.dtype == .float32) == (size == 4) else { throw refuse("dtype \(config.dtype) does not match \(size)-byte numbers") }
         func load<F: FTRLScalar>(_: F.Type) throws(FTRLError) -> Model<F> {
             let model = try Model<F>(config: config)
+            model.fileVersion = layout.version
             model.iterations = layout.iterations
             model.examples = layout.examples
             r.offset = layout.biasOffset

@@ -2,7 +2,7 @@ import FTRL
 
 /// The text views of a model that `ftrl-model` prints.
 public enum ModelReport {
-    /// Config, counters and slot counts as JSON.
+    /// The file's format version and model kind, config, counters and slot counts as JSON.
     public static func info(_ model: AnyModel) -> String {
         struct Info: ModelBody { func run<F: FTRLScalar>(_ m: Model<F>) -> String { ModelReport.info(m) } }
         return try! model.open(Info())  // Info does not throw
@@ -32,7 +32,8 @@ public enum ModelReport {
         var nonzero = 0
         for s in 0..<m.table.slotCount where m.table.isActive(s) && m.exportedWeight(s) != 0 { nonzero += 1 }
         let json = JSON.object([
-            ("format_version", .number(Double(ModelFile.version))),
+            ("format_version", .number(Double(m.fileVersion ?? ModelFile.version))),
+            ("kind", .string(m.kind)),
             ("config", m.config.json),
             ("iterations", .number(Double(m.iterations))),
             ("examples", .number(Double(m.examples))),
