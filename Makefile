@@ -1,10 +1,10 @@
-# ftrl: make demo | test | sanitize | fuzz | mutate | bench | quality | lint | install [PREFIX=/usr/local] | deps
+# ftrl: make demo | test | sanitize | fuzz | mutate | bench | bench-compare BASELINE=DIR | quality | lint | install [PREFIX=/usr/local] | deps
 SWIFT   ?= swift
 PREFIX  ?= /usr/local
 RELEASE := .build/release
 TOOLS   := ftrl-train ftrl-predict ftrl-model
 
-.PHONY: all deps build demo test sanitize fuzz mutate bench quality lint install clean
+.PHONY: all deps build demo test sanitize fuzz mutate bench bench-compare quality lint install clean
 
 all: build
 
@@ -81,6 +81,12 @@ mutate: deps
 # Side-by-side speed and quality against Vowpal Wabbit; results go to bench-work/.
 bench: build
 	python3 Benchmarks/bench.py
+
+# This build against another (BASELINE=DIR with its ftrl-train and
+# ftrl-predict), Vowpal Wabbit in the same rounds; needs make bench's logs.
+bench-compare: build
+	@test -n "$(BASELINE)" || { echo "give BASELINE=DIR (a build's bin folder)"; exit 64; }
+	python3 Benchmarks/compare.py "$(BASELINE)"
 
 # Holdout logloss at default settings against Vowpal Wabbit on ../shared/data's real logs.
 quality: build

@@ -123,15 +123,7 @@ public struct TrainingJob {
         let progress = Progress(prefix: "ftrl-train: ", interval: options.quiet ? nil : options.progressInterval)
         let model: AnyModel
         if let resumed { model = resumed } else { model = try AnyModel(config: config) }
-        return try model.open(Training(job: self, weights: weights, progress: progress))
-    }
-
-    /// The training of `run`, on the model in its own precision.
-    private struct Training: ModelBody {
-        let job: TrainingJob
-        let weights: [Double]?
-        let progress: Progress
-        func run<F: FTRLScalar>(_ model: Model<F>) throws(FTRLError) -> Int32 { try job.train(model, weights, progress) }
+        return try train(model, weights, progress)
     }
 
     /// Fails before any training when the model or checkpoint could not be
@@ -159,36 +151,31 @@ public struct TrainingJob {
         }
     }
 
-    fileprivate func train<F: FTRLScalar>(_ model: Model<F>, _ weights: [Double]?, _ progress: Progress) throws(FTRLError) -> Int32 {
-        try model.table.checkMemoryForTraining()
-        let trainer = Trainer(model: model)
-        trainer.stopsOnSignal = options.stopsOnSignal
-        var lastCheckpoint: UInt64?
-        if let path = checkpointPath {
-            trainer.checkpointEvery = options.checkpointEvery
-            trainer.checkpoint = { () throws(FTRLError) in
-                try ModelFile.write(model, to: path)
-                lastCheckpoint = model.examples
-                progress.say("checkpoint: \(grouped(model.examples)) examples, \(grouped(model.iterations)) steps, in \(path)")
+    private func train(_ model: AnyModel, _ weights: [Double]?, _ progress: Progress) throws(FTRLError) -> Int32 {
+        var run = TrainingRun(inputs: inputs)
+        run.weights = weights
+        run.weightsPath = options.exampleWeightsPath
+        run.modelPath = options.modelPath
+        run.checkpointPath = checkpointPath
+        run.checkpointEvery = options.checkpointEvery
+        run.stopsOnSignal = options.stopsOnSignal
+        run.onProgress = { at in
+            progress.tick {
+                let rate = Double(at.totalExamples) / max(progress.elapsed, 1e-9)
+                let label = at.epoch == 1 ? "progressive logloss" : "epoch \(at.epoch) train logloss"
+                return "\(grouped(at.totalExamples)) examples  \(grouped(Int(rate))) ex/s  \(label) \(fixed(at.logLoss, 5))"
             }
         }
-        let summary: TrainingSummary
+        let checkpoints = CheckpointLog()
+        run.onCheckpoint = { examples, steps, path in
+            checkpoints.last = examples
+            progress.say("checkpoint: \(grouped(examples)) examples, \(grouped(steps)) steps, in \(path)")
+        }
+        let outcome: TrainingRun.Outcome
         do throws(FTRLError) {
-            summary = try trainer.train(paths: inputs, weights: weights, weightsPath: options.exampleWeightsPath) { at in
-                progress.tick {
-                    let rate = Double(at.totalExamples) / max(progress.elapsed, 1e-9)
-                    let label = at.epoch == 1 ? "progressive logloss" : "epoch \(at.epoch) train logloss"
-                    return "\(grouped(at.totalExamples)) examples  \(grouped(Int(rate))) ex/s  \(label) \(fixed(at.logLoss, 5))"
-                }
-            }
-            if summary.examples == 0 && summary.interruptedBy == nil {
-                throw FTRLError(.data, "no examples in the input", path: inputs.count == 1 ? inputs[0] : nil)
-            }
-            if let path = options.modelPath {
-                try ModelFile.write(model, to: path)
-            }
+            outcome = try run.run(on: model)
         } catch var error {
-            if let examples = lastCheckpoint, let path = checkpointPath {
+            if let examples = checkpoints.last, let path = checkpointPath {
                 error.notes.append(
                     "the last checkpoint, after \(grouped(examples)) examples, is in \(path): continue from it with --resume \(path)")
             }
@@ -197,19 +184,21 @@ public struct TrainingJob {
             }
             throw error
         }
+        let summary = outcome.summary
+        let lastCheckpoint = checkpoints.last
         // The model holds everything the checkpoint did, and more.
         if lastCheckpoint != nil, options.modelPath != nil, let path = checkpointPath { unlink(path) }
         if let signal = summary.interruptedBy {
             let name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)"
             printError(
-                "ftrl-train: stopped by \(name) after \(grouped(summary.examples)) examples (\(grouped(model.examples)) in all)"
+                "ftrl-train: stopped by \(name) after \(grouped(summary.examples)) examples (\(grouped(outcome.examples)) in all)"
                     + (options.modelPath.map { "; the model in \($0) is complete: continue with --resume \($0)" }
                         ?? "; no model was written (no -m)"))
         }
         let rate = Double(summary.examples) / max(summary.seconds, 1e-9)
         progress.say(
             "\(grouped(summary.examples)) examples in \(fixed(summary.seconds, 2)) s (\(grouped(Int(rate))) ex/s), "
-                + "progressive logloss \(fixed(summary.progressiveLogLoss, 6)), \(grouped(model.iterations)) steps in all"
+                + "progressive logloss \(fixed(summary.progressiveLogLoss, 6)), \(grouped(outcome.iterations)) steps in all"
                 + (options.modelPath.map { ", model \($0)" } ?? ""))
         if options.profile {
             printError(
@@ -219,4 +208,9 @@ public struct TrainingJob {
         }
         return summary.interruptedBy.map { 128 + $0 } ?? 0
     }
+}
+
+/// The last checkpoint written, for the notes of an error.
+private final class CheckpointLog {
+    var last: UInt64?
 }

@@ -1,4 +1,3 @@
-import FTRL
 import Glibc
 
 /// Buffered writes to a file descriptor (standard output by default).

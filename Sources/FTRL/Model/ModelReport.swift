@@ -1,4 +1,3 @@
-import FTRL
 
 /// The text views of a model that `ftrl-model` prints.
 public enum ModelReport {

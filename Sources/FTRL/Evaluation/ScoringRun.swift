@@ -1,0 +1,47 @@
+/// Scoring files with a model of either precision: the file reader feeds a
+/// `Predictor`, one probability per line goes to `output` in the shortest
+/// form that reads back to the same number of the model's precision, and
+/// metrics are collected when asked. A `ModelBody` in the library, so each
+/// precision's loop is compiled specialized (see `TrainingRun`).
+public struct ScoringRun: ModelBody {
+    /// Input files in order (`-` is standard input).
+    public var inputs: [String]
+    /// Where the probabilities go.
+    public var output: OutputWriter
+    /// Whether to collect metrics from the labels.
+    public var withMetrics: Bool
+
+    public init(inputs: [String], output: OutputWriter, withMetrics: Bool) {
+        self.inputs = inputs
+        self.output = output
+        self.withMetrics = withMetrics
+    }
+
+    /// Scores the inputs with `model` in its own precision (call this from
+    /// outside the library: see `TrainingRun.run(on:)`).
+    public func run(on model: AnyModel) throws(FTRLError) -> Metrics? {
+        try model.open(self)
+    }
+
+    /// Scores the inputs.
+    /// - Returns: the metrics, when asked for.
+    /// - Throws: `FTRLError` for bad input or a failed write.
+    public func run<F: FTRLScalar>(_ model: Model<F>) throws(FTRLError) -> Metrics? {
+        let predictor = Predictor(model: model)
+        var metrics: Metrics? = withMetrics ? Metrics() : nil
+        let stream = ExampleStream(paths: inputs, hasher: model.hasher, schema: model.config.schema, scoring: true)
+        var probabilities: [F] = []
+        probabilities.reserveCapacity(4096)
+        while let block = try stream.next() {
+            try predictor.score(block, into: &probabilities)
+            for (e, p) in probabilities.enumerated() {
+                try output.line(p.description)
+                let label = block.labels[e]
+                if !label.isNaN { metrics?.add(p.asDouble, label: label == 1) }
+            }
+            stream.recycle(block)
+        }
+        try output.flush()
+        return metrics
+    }
+}
