@@ -17,7 +17,10 @@ extension ArgumentHelp {
     /// The help of a setting, from the table of settings, with its default.
     public static func setting(_ setting: Setting) -> ArgumentHelp {
         var text = setting.help
-        if setting.documentedDefault != "none" { text += " (default \(setting.documentedDefault))" }
+        if setting.documentedDefault != "none" {
+            let note = " (default \(setting.documentedDefault))"
+            if text.hasSuffix(".") { text.insert(contentsOf: note, at: text.index(before: text.endIndex)) } else { text += note }
+        }
         return ArgumentHelp(text, valueName: setting.valueName)
     }
 }
