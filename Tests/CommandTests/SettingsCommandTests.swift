@@ -76,7 +76,8 @@ struct SettingsCommandTests {
             let end = body.range(of: "\n\n")?.lowerBound ?? body.endIndex
             for setting in Setting.all where setting.section == section {
                 guard let flag = setting.flag else { continue }
-                #expect(body[..<end].contains("--\(flag) ") || body[..<end].contains("--\(flag)/") || body[..<end].contains("--\(flag)\n"),
+                #expect(
+                    body[..<end].contains("--\(flag) ") || body[..<end].contains("--\(flag)/") || body[..<end].contains("--\(flag)\n"),
                     "--\(flag) not under \(title)")
             }
         }
@@ -98,6 +99,8 @@ struct SettingsCommandTests {
         let begin = "<!-- settings: made by `ftrl-train --help-settings`; a test keeps them equal -->\n"
         let start = try #require(readme.range(of: begin), "README has no generated settings tables")
         let stop = try #require(readme.range(of: "<!-- settings end -->", range: start.upperBound..<readme.endIndex))
-        #expect(String(readme[start.upperBound..<stop.lowerBound]) == tables.stdout, "regenerate the README's tables with ftrl-train --help-settings")
+        #expect(
+            String(readme[start.upperBound..<stop.lowerBound]) == tables.stdout,
+            "regenerate the README's tables with ftrl-train --help-settings")
     }
 }

@@ -16,7 +16,8 @@ public struct ToolRun {
 
 public enum Tools {
     /// The package root, found from this file's path.
-    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// Test fixtures (golden vectors, small edge-case files).
     public static let fixtures = root.appendingPathComponent("Tests/Fixtures")

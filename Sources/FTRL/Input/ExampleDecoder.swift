@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Turns the decoded text of one input format into examples: the one
 /// interface between the stream that reads files and the formats.
 ///
@@ -41,20 +39,5 @@ extension InputFormat {
         case .libsvm: return LibSVMParser(hasher: context.hasher)
         case .csv, .tsv: return DelimitedDecoder(context: context)
         }
-    }
-}
-
-/// A value that several threads read and write under a lock.
-final class Shared<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-
-    init(_ value: Value) { mutex = Mutex(value) }
-
-    /// The current value.
-    var value: Value { mutex.withLock { $0 } }
-
-    /// Changes the value under the lock.
-    func update(_ change: (inout Value) -> Void) {
-        mutex.withLock { change(&$0) }
     }
 }

@@ -224,7 +224,8 @@ private struct ParseStage: Sendable {
                 if chunk.oversized {
                     throw FTRLError(
                         .data,
-                        "a record longer than \(ExampleStream.recordLimit >> 20) MiB" + (schema.format == .csv ? " (an unterminated quote?)" : ""),
+                        "a record longer than \(ExampleStream.recordLimit >> 20) MiB"
+                            + (schema.format == .csv ? " (an unterminated quote?)" : ""),
                         path: chunk.path,
                         line: chunk.startsFile ? 1 : line, text: FTRLError.quote(UnsafeRawBufferPointer(start: chunk.bytes, count: 40)))
                 }

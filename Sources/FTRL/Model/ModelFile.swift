@@ -125,7 +125,9 @@ public enum ModelFile {
         r.offset = 8
         guard let v = r.u32() else { throw refuse("truncated header") }
         guard readableVersions.contains(v) else {
-            throw refuse("format version \(v); this build reads versions \(readableVersions.lowerBound) to \(readableVersions.upperBound) (a newer ftrl wrote it?)")
+            throw refuse(
+                "format version \(v); this build reads versions \(readableVersions.lowerBound) to \(readableVersions.upperBound) (a newer ftrl wrote it?)"
+            )
         }
         guard bytes.count >= 16 else { throw refuse("truncated") }
         let stored =
@@ -159,7 +161,9 @@ public enum ModelFile {
             }
             if bytes.count > expected { throw refuse("\(bytes.count - expected) unexpected bytes at the end") }
         } else {
-            guard layout.biasLength == biasSize else { throw refuse("the bias section holds \(layout.biasLength ?? 0) bytes, not \(biasSize)") }
+            guard layout.biasLength == biasSize else {
+                throw refuse("the bias section holds \(layout.biasLength ?? 0) bytes, not \(biasSize)")
+            }
             guard count <= UInt64(bytes.count), layout.slotsLength == 8 + Int(count) * slotSize else {
                 throw refuse("the slots section does not hold the \(count) slots it promises")
             }

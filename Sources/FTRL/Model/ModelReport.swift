@@ -1,4 +1,3 @@
-
 /// The text views of a model that `ftrl-model` prints.
 public enum ModelReport {
     /// The file's format version and model kind, config, counters and slot counts as JSON.

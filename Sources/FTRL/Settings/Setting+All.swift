@@ -40,7 +40,8 @@ extension Setting {
         "l2_shrinkage_regularization_strength", flag: "l2-shrinkage", .optimizer, \.l2Shrinkage, default: 0, sample: 0.01,
         rule: .nonNegative, help: "Shrinkage, >= 0: adds 2 * l2s * w to the gradient of active slots.")
     public static let beta = number(
-        "beta", flag: "beta", .optimizer, \.beta, default: 1, sample: 0.5, rule: .any, help: "Enters q as beta / lr (Keras: l2 + beta / (2 * lr) in the kernel's L2).")
+        "beta", flag: "beta", .optimizer, \.beta, default: 1, sample: 0.5, rule: .any,
+        help: "Enters q as beta / lr (Keras: l2 + beta / (2 * lr) in the kernel's L2).")
     public static let clipnorm = optionalNumber(
         "clipnorm", flag: "clipnorm", .clipping, \.clipnorm, sample: 1, rule: .positive,
         help: "Scale each variable's gradient (kernel; bias) to L2 norm <= this.")
@@ -63,7 +64,8 @@ extension Setting {
         "batch_size", flag: "batch-size", .optimizer, \.batchSize, default: 1, sample: 32, rule: .atLeastOne,
         help: "Examples per step (1 is McMahan et al.'s per-example FTRL).")
     public static let epochs = integer(
-        "epochs", flag: "epochs", .run, \.epochs, default: 1, sample: 2, rule: .atLeastOne, help: "Passes over the input files (regular files only: stdin, pipes and FIFOs can be read once).")
+        "epochs", flag: "epochs", .run, \.epochs, default: 1, sample: 2, rule: .atLeastOne,
+        help: "Passes over the input files (regular files only: stdin, pipes and FIFOs can be read once).")
     public static let bits = integer(
         "bits", flag: "bits", .hashing, \.bits, default: 24, sample: 20, rule: .within(1...32), meaning: true,
         help: "log2 of the number of kernel slots, 1 to 32.")
@@ -94,9 +96,12 @@ extension Setting {
         help: "Names of the columns of a headerless file (the model stores the training header's).")
     public static let label = name(
         "label", flag: "label", .input, \.schema.label, sample: "y", meaning: true,
-        help: "The click column (unset: the one named label, click or Label; in a headerless file without --columns, the first); values 0/1 or -1/+1.")
+        help:
+            "The click column (unset: the one named label, click or Label; in a headerless file without --columns, the first); values 0/1 or -1/+1."
+    )
     public static let weight = name(
-        "weight", flag: "weight", .input, \.schema.weight, sample: "w", meaning: true, help: "A column of importance weights (>= 0), as --example-weights.")
+        "weight", flag: "weight", .input, \.schema.weight, sample: "w", meaning: true,
+        help: "A column of importance weights (>= 0), as --example-weights.")
     public static let ignore = names(
         "ignore", flag: "ignore", .input, \.schema.ignore, sample: ["id"], meaning: true,
         help: "Columns to leave out (a leak such as attributed_time, an id).")
@@ -108,10 +113,13 @@ extension Setting {
     public static let numericTransform = choice(
         "numeric_transform", flag: "numeric-transform", .input, \.schema.numericTransform, default: NumericTransform.log1p,
         sample: .bucket, meaning: true,
-        help: "log1p: one feature of the column with value sign(v) * log1p(abs(v)); raw: value v; bucket: a categorical feature, the value itself for -2..2, else its sign and floor(log2(abs(v))).")
+        help:
+            "log1p: one feature of the column with value sign(v) * log1p(abs(v)); raw: value v; bucket: a categorical feature, the value itself for -2..2, else its sign and floor(log2(abs(v)))."
+    )
     public static let interactions = Setting(
         key: "interactions", flag: "interactions", section: .input, valueName: "A:B,C:D|all",
-        help: "A feature for each pair of values of these columns (both present); all crosses every pair of categorical columns.", changesMeaning: true, isInteger: false,
+        help: "A feature for each pair of values of these columns (both present); all crosses every pair of categorical columns.",
+        changesMeaning: true, isInteger: false,
         defaultValue: .array([]), sample: .string("all"),
         get: { c in
             c.schema.allInteractions ? .string("all") : .array(c.schema.interactions.map { .array($0.map { .string($0) }) })

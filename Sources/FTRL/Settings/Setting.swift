@@ -77,7 +77,8 @@ extension Setting {
             case .nonPositive: return v <= 0 ? nil : "must be <= 0"
             case .unitInterval: return v >= 0 && v <= 1 ? nil : "must be in [0, 1]"
             case .atLeastOne: return v >= 1 ? nil : "must be >= 1"
-            case .within(let r): return v >= Double(r.lowerBound) && v <= Double(r.upperBound) ? nil : "must be between \(r.lowerBound) and \(r.upperBound)"
+            case .within(let r):
+                return v >= Double(r.lowerBound) && v <= Double(r.upperBound) ? nil : "must be between \(r.lowerBound) and \(r.upperBound)"
             }
         }
     }

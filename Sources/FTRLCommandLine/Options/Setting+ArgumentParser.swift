@@ -55,11 +55,14 @@ public enum SettingsTable {
             out.append("| flag | config key | default | on --resume | what it does |")
             out.append("|---|---|---|---|---|")
             for s in settings {
-                let flag = s.flag.map { name in
-                    s.valueName.hasPrefix("true|false") ? "`--\(name)`, `--no-\(name)`" : "`--\(name) \(s.valueName)`"
-                } ?? ""
+                let flag =
+                    s.flag.map { name in
+                        s.valueName.hasPrefix("true|false") ? "`--\(name)`, `--no-\(name)`" : "`--\(name) \(s.valueName)`"
+                    } ?? ""
                 let resume = s.changesMeaning ? "refused" : "may change"
-                let cells = [flag, "`\(s.key)`", s.documentedDefault, resume, s.help].map { $0.split(separator: "|", omittingEmptySubsequences: false).joined(separator: "\\|") }
+                let cells = [flag, "`\(s.key)`", s.documentedDefault, resume, s.help].map {
+                    $0.split(separator: "|", omittingEmptySubsequences: false).joined(separator: "\\|")
+                }
                 out.append("| " + cells.joined(separator: " | ") + " |")
             }
             out.append("")

@@ -59,10 +59,9 @@ struct DelimitedDecoder: ExampleDecoder {
             guard let columns = known else { throw fail(FTRLError(.data, "the model has no column names for delimited input")) }
             let names = columns.names
             guard let first else {
-                return (
-                    DelimitedParser(
-                        plan: FieldPlan(schema: schema, columns: columns, present: names.indices.map { $0 }, hashSeed: hasher.seed),
-                        format: format, hasher: hasher))
+                return DelimitedParser(
+                    plan: FieldPlan(schema: schema, columns: columns, present: names.indices.map { $0 }, hashSeed: hasher.seed),
+                    format: format, hasher: hasher)
             }
             let looksLikeHeader =
                 !Self.isPositional(names) && first.fields.count >= 2 && first.fields.allSatisfy { names.contains($0) }
@@ -82,10 +81,9 @@ struct DelimitedDecoder: ExampleDecoder {
                     line: line)
             }
             publish(columns)
-            return (
-                DelimitedParser(
-                    plan: FieldPlan(schema: schema, columns: columns, present: present, hashSeed: hasher.seed), format: format,
-                    hasher: hasher))
+            return DelimitedParser(
+                plan: FieldPlan(schema: schema, columns: columns, present: present, hashSeed: hasher.seed), format: format,
+                hasher: hasher)
         }
         let columns: ResolvedColumns
         if schema.hasHeader {
@@ -126,9 +124,8 @@ struct DelimitedDecoder: ExampleDecoder {
         }
         publish(columns)
         present = columns.names.indices.map { $0 }
-        return (
-            DelimitedParser(
-                plan: FieldPlan(schema: schema, columns: columns, present: present, hashSeed: hasher.seed), format: format, hasher: hasher))
+        return DelimitedParser(
+            plan: FieldPlan(schema: schema, columns: columns, present: present, hashSeed: hasher.seed), format: format, hasher: hasher)
     }
 
     /// Whether column names are just positions 1...N (a headerless file without --columns).
