@@ -56,11 +56,13 @@ FUZZ_TARGETS := libsvm delimited gzip model config
 FUZZ := .build-fuzz
 fuzz: deps
 	@mkdir -p $(FUZZ)/crashes
+	rm -f $(FUZZ)/ftrl-fuzz
 	printf 'module CFTRLShims {\n    header "%s/Sources/CFTRLShims/include/CFTRLShims.h"\n    export *\n}\n' "$(CURDIR)" > $(FUZZ)/module.modulemap
 	clang -c -O1 -g -fsanitize=fuzzer-no-link,address -I Sources/CFTRLShims/include Sources/CFTRLShims/CFTRLShims.c -o $(FUZZ)/shims.o
 	swiftc -O -g -swift-version 6 -sanitize=fuzzer,address -parse-as-library -module-name FTRLFuzz -I Sources/CZlib -I Sources/CISAL -I $(FUZZ) \
 		$$(find Sources/FTRL -name '*.swift' | sort) Tests/FTRLTests/ChunkingOracle.swift Tests/Fuzz/FuzzTargets.swift \
-		$(FUZZ)/shims.o -o $(FUZZ)/ftrl-fuzz 2>&1 | { grep -v 'ld.gold: warning: Cannot export local symbol' || true; }
+		$(FUZZ)/shims.o -o $(FUZZ)/ftrl-fuzz > $(FUZZ)/build.log 2>&1 || { cat $(FUZZ)/build.log; exit 1; }
+	@grep -v 'ld.gold: warning: Cannot export local symbol' $(FUZZ)/build.log || true
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(FUZZ)/work/$$t; \
 		echo "== fuzz $$t: $(FUZZ_SECONDS) s from Tests/Fuzz/corpus/$$t"; \

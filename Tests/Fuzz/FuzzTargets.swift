@@ -6,17 +6,23 @@
 import CZlib
 import Glibc
 
+/// A line on standard error.
+private func say(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
+
 /// The target of this process, read once.
-nonisolated(unsafe) private var target: String = {
+private let target: String = {
     guard let name = getenv("FTRL_FUZZ_TARGET") else {
-        fputs("set FTRL_FUZZ_TARGET to libsvm, delimited, gzip, model or config\n", stderr)
+        say("set FTRL_FUZZ_TARGET to libsvm, delimited, gzip, model or config")
         exit(2)
     }
     return String(cString: name)
 }()
 
 /// A scratch file for the targets that read paths.
-nonisolated(unsafe) private var scratch: String = {
+private let scratch: String = {
     var template = Array("/tmp/ftrl-fuzz-XXXXXX".utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     precondition(fd >= 0)
@@ -26,7 +32,7 @@ nonisolated(unsafe) private var scratch: String = {
 
 private func check(_ condition: Bool, _ message: @autoclosure () -> String) {
     if !condition {
-        fputs("property violated: \(message())\n", stderr)
+        say("property violated: \(message())")
         abort()
     }
 }
@@ -173,7 +179,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     case "model": fuzzModel(bytes)
     case "config": fuzzConfig(bytes)
     default:
-        fputs("unknown FTRL_FUZZ_TARGET \(target)\n", stderr)
+        say("unknown FTRL_FUZZ_TARGET \(target)")
         exit(2)
     }
     return 0
