@@ -169,10 +169,10 @@ public struct ScheduleFlags: ParsableArguments {
             valueName: "name"))
     var schedule: String?
 
-    @Option(parsing: .unconditional, help: "decay_steps (first_decay_steps for cosine-decay-restarts).")
+    @Option(parsing: .unconditional, help: ArgumentHelp("decay_steps (first_decay_steps for cosine-decay-restarts).", valueName: "number"))
     var decaySteps: Double?
 
-    @Option(parsing: .unconditional, help: "decay_rate (exponential-decay, inverse-time-decay).")
+    @Option(parsing: .unconditional, help: ArgumentHelp("decay_rate (exponential-decay, inverse-time-decay).", valueName: "number"))
     var decayRate: Double?
 
     @Flag(inversion: .prefixedNo, help: "staircase: decay in whole steps of decay_steps.")
@@ -186,28 +186,36 @@ public struct ScheduleFlags: ParsableArguments {
         transform: numberList)
     var values: [Double]?
 
-    @Option(parsing: .unconditional, help: "polynomial-decay end_learning_rate (default 0.0001).")
+    @Option(parsing: .unconditional, help: ArgumentHelp("polynomial-decay end_learning_rate (default 0.0001).", valueName: "number"))
     var endLearningRate: Double?
 
-    @Option(parsing: .unconditional, help: "polynomial-decay power (default 1).")
+    @Option(parsing: .unconditional, help: ArgumentHelp("polynomial-decay power (default 1).", valueName: "number"))
     var power: Double?
 
     @Flag(inversion: .prefixedNo, help: "polynomial-decay cycle: restart the decay past decay_steps.")
     var cycle: Bool?
 
-    @Option(parsing: .unconditional, help: "cosine-decay(-restarts) alpha: the floor as a fraction of the rate (default 0).")
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("cosine-decay(-restarts) alpha: the floor as a fraction of the rate (default 0).", valueName: "number"))
     var alpha: Double?
 
-    @Option(parsing: .unconditional, help: "cosine-decay warmup_target: the rate reached by the linear warm-up.")
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("cosine-decay warmup_target: the rate reached by the linear warm-up.", valueName: "number"))
     var warmupTarget: Double?
 
-    @Option(parsing: .unconditional, help: "cosine-decay warmup_steps (default 0).")
+    @Option(parsing: .unconditional, help: ArgumentHelp("cosine-decay warmup_steps (default 0).", valueName: "number"))
     var warmupSteps: Double?
 
-    @Option(parsing: .unconditional, help: "cosine-decay-restarts t_mul: period growth per restart (default 2).")
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("cosine-decay-restarts t_mul: period growth per restart (default 2).", valueName: "number"))
     var tMul: Double?
 
-    @Option(parsing: .unconditional, help: "cosine-decay-restarts m_mul: rate factor per restart (default 1).")
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("cosine-decay-restarts m_mul: rate factor per restart (default 1).", valueName: "number"))
     var mMul: Double?
 
     func apply(to o: inout ConfigOverrides) {
@@ -296,7 +304,7 @@ public struct RunOptions: ParsableArguments {
     @Flag(name: [.short, .long], help: "Print nothing but errors.")
     var quiet = false
 
-    @Option(help: ArgumentHelp("Seconds between progress lines on stderr (default 3).", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds between progress lines on stderr.", valueName: "seconds"))
     var progressEvery: Double = 3
 
     @Flag(help: "Print where the time went (reader and trainer threads) at the end.")
