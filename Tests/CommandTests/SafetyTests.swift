@@ -126,17 +126,11 @@ struct SafetyTests {
         let old = try Self.bytes(model)
         #expect(old.count > 9 << 20)
         let train = Tools.binDirectory.appendingPathComponent("ftrl-train").path
-        let shell = Process()
-        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
         // SIGXFSZ ignored, so that the write fails with EFBIG instead of killing;
         // 8192 blocks is 4 MiB (dash, 512-byte blocks) or 8 MiB (bash).
-        shell.arguments = ["-c", "trap '' XFSZ; ulimit -f 8192; exec '\(train)' " + flags.map { "'\($0)'" }.joined(separator: " ")]
-        let errors = Pipe()
-        shell.standardError = errors
-        try shell.run()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        shell.waitUntilExit()
-        #expect(shell.terminationStatus == 74, "\(stderr)")
+        let run = try Tools.runShell("trap '' XFSZ; ulimit -f 8192; exec '\(train)' " + flags.map { "'\($0)'" }.joined(separator: " "))
+        let stderr = run.stderr
+        #expect(run.status == 74, "\(stderr)")
         #expect(stderr.contains("File too large"), "\(stderr)")
         #expect(stderr.contains("\(model) is unchanged"), "\(stderr)")
         #expect(try Self.bytes(model) == old)
@@ -406,15 +400,9 @@ struct SafetyTests {
             "'\(inspect)' info '\(model)'", "'\(inspect)' state '\(model)'", "'\(inspect)' weights '\(model)'",
             "'\(train)' --print-config", "'\(predict)' -m '\(model)' '\(data)'",
         ] {
-            let shell = Process()
-            shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-            shell.arguments = ["-c", command + " > /dev/full"]
-            let errors = Pipe()
-            shell.standardError = errors
-            try shell.run()
-            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            shell.waitUntilExit()
-            #expect(shell.terminationStatus == 74, "\(command): \(stderr)")
+            let run = try Tools.runShell(command + " > /dev/full")
+            let stderr = run.stderr
+            #expect(run.status == 74, "\(command): \(stderr)")
             #expect(stderr.contains("No space left on device"), "\(command): \(stderr)")
         }
     }

@@ -66,6 +66,22 @@ public enum Tools {
 }
 
 extension Tools {
+    /// Runs `script` with /bin/sh, standard output discarded, and returns its
+    /// status and standard error (for limits and redirections a test sets up
+    /// in the shell: `ulimit -f`, `> /dev/full`).
+    public static func runShell(_ script: String) throws -> ToolRun {
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", script]
+        shell.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        shell.standardError = errors
+        try shell.run()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        shell.waitUntilExit()
+        return ToolRun(status: shell.terminationStatus, stdout: "", stderr: stderr)
+    }
+
     /// A process that runs `tool` as a shell would start it, with SIGINT and
     /// SIGTERM unblocked: the test runner's threads block them, and a blocked
     /// signal would wait for the tool's own handler. Not started yet.

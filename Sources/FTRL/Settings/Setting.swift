@@ -56,9 +56,6 @@ public struct Setting: Sendable {
 
     /// The setting with this config key, or nil.
     public static func named(_ key: String) -> Setting? { all.first { $0.key == key } }
-
-    /// The setting with this flag (without dashes), or nil.
-    public static func flagged(_ flag: String) -> Setting? { all.first { $0.flag == flag } }
 }
 
 // MARK: - How entries are made

@@ -87,7 +87,6 @@ extension Trainer {
             if row == 0 || summary.interruptedBy != nil { break epochs }
         }
         summary.progressiveLogLoss = summary.firstEpochExamples > 0 ? lossSum / Double(summary.firstEpochExamples) : 0
-        summary.checkpoints = checkpointsWritten
         summary.seconds = Clock.now() - start
         return summary
     }

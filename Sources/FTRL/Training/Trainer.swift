@@ -21,8 +21,6 @@ public struct TrainingSummary: Sendable {
     public var bytes = 0
     /// The signal that stopped the run early (SIGINT, SIGTERM), or nil.
     public var interruptedBy: Int32?
-    /// Checkpoints written.
-    public var checkpoints = 0
 }
 
 /// The FTRL update fed by blocks of examples from any producer (the file
@@ -65,8 +63,6 @@ public final class Trainer<F: FTRLScalar> {
     public var checkpointEvery = 0
     /// Whether SIGINT and SIGTERM stop feeding at the next batch boundary (see `feed`).
     public var stopsOnSignal = false
-    /// Checkpoints written.
-    public private(set) var checkpointsWritten = 0
 
     /// A trainer for `model`, with its config.
     public init(model: Model<F>) {
@@ -268,7 +264,6 @@ public final class Trainer<F: FTRLScalar> {
             sinceCheckpoint = 0
             model.examples = startExamples &+ consumed
             try checkpoint()
-            checkpointsWritten += 1
         }
     }
 }
