@@ -6,9 +6,9 @@ import FTRLCommandLine
 struct FTRLModel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ftrl-model",
-        abstract: "Inspect a model file.",
+        abstract: "Inspect and merge model files.",
         discussion: "Exit codes: 0 ok, 64 usage, 65 corrupt or foreign model, 66 missing file, 74 I/O error.",
-        subcommands: [Info.self, State.self, Weights.self])
+        subcommands: [Info.self, State.self, Weights.self, Merge.self])
 }
 
 /// Loads the model at `path` and runs `body` on it, turning library errors

@@ -80,6 +80,15 @@ public struct FTRLUpdate<F: FTRLScalar> {
         s.z = z
     }
 
+    /// The weight that the update derives from a slot's `z` and `n` (its
+    /// last line), for a state put together from others (a merge).
+    public func weight(z: F, n: F) -> F {
+        let root = useSqrt ? n.squareRoot() : F.power(n, negPower)
+        let q = root / lr + 2 * l2Effective
+        let clamped = Swift.max(Swift.min(z, l1), -l1)
+        return q == 0 ? 0 : (clamped - z) / q
+    }
+
     @inline(__always)
     private func update(_ w: inout F, _ n: inout F, _ z: inout F, _ g: F) {
         let g2 = hasShrinkage ? g + twoShrinkage * w : g

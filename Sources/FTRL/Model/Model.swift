@@ -40,6 +40,10 @@ public final class Model<F: FTRLScalar> {
     /// The format version of the file the model was read from (nil for a model made in this run).
     public internal(set) var fileVersion: UInt32?
 
+    /// How many shards each state averages, when the file was written by a
+    /// merge (its `merged` section); nil otherwise. Training does not carry it on.
+    public internal(set) var mergeCounts: MergeCounts?
+
     /// The model kind the model file records: logistic regression over hashed features.
     public var kind: String { "linear" }
 

@@ -22,6 +22,13 @@ import Glibc
 ///               u32 slot, F w, F n, F z (ascending slots);
 ///               with EMA also: F average, u64 step it was last brought to
 ///
+/// and one optional section, written only by `ftrl-model merge`:
+///
+///     merged    u32 how many shards the bias averages, u64 M, then M x
+///               u32 slot, u32 shards (ascending slots; only slots whose
+///               count is not 1), so that merging merged models in a tree
+///               weighs each shard once (see `ModelMerge`)
+///
 /// A reader refuses a version or a kind it does not know, and a file
 /// without one of these sections; it skips a section whose name it does not
 /// know, so that a later version can add optional ones. Version 1 files
@@ -44,7 +51,9 @@ public enum ModelFile {
 
     /// Writes `model` to `path` atomically.
     /// - Throws: `FTRLError` (.io) when the file cannot be written; `path` is then untouched.
-    public static func write<F: FTRLScalar>(_ model: Model<F>, to path: String) throws(FTRLError) {
+    /// - Parameter mergeCounts: written as the `merged` section when given
+    ///   (by a merge; training never carries it on).
+    public static func write<F: FTRLScalar>(_ model: Model<F>, to path: String, mergeCounts: MergeCounts? = nil) throws(FTRLError) {
         precondition(!model.isFinalizedForScoring, "a model finalized for scoring is not a training state")
         let target = try AtomicFile.target(of: path, role: "the model path")
         let (fd, temporary) = try AtomicFile.createTemporary(beside: target, reportAs: path)
@@ -61,7 +70,7 @@ public enum ModelFile {
             }
             writer.bytes(magic)
             writer.u32(version)
-            writer.u32(5)
+            writer.u32(mergeCounts == nil ? 5 : 6)
             let kind = Array(model.kind.utf8)
             section("kind", kind.count)
             writer.bytes(kind)
@@ -90,6 +99,16 @@ public enum ModelFile {
                     writer.u64(UInt64(table.step(s).pointee))
                 }
             }
+            if let mergeCounts {
+                let counted = mergeCounts.slots.sorted { $0.key < $1.key }
+                section("merged", 4 + 8 + counted.count * 8)
+                writer.u32(mergeCounts.bias)
+                writer.u64(UInt64(counted.count))
+                for (slot, count) in counted {
+                    writer.u32(slot)
+                    writer.u32(count)
+                }
+            }
             try writer.finish()
         } catch {
             unlink(temporary)
@@ -111,6 +130,7 @@ public enum ModelFile {
         var slotCount: UInt64 = 0
         var slotsOffset = 0
         var slotsLength: Int?
+        var mergeCounts: MergeCounts?
     }
 
     /// Reads a model file, checking its magic, version, kind, sizes and checksum.
@@ -175,6 +195,7 @@ public enum ModelFile {
             model.fileVersion = layout.version
             model.iterations = layout.iterations
             model.examples = layout.examples
+            model.mergeCounts = layout.mergeCounts
             r.offset = layout.biasOffset
             model.bias.w = r.scalar()
             model.bias.n = r.scalar()
@@ -273,6 +294,16 @@ public enum ModelFile {
                 layout.slotCount = count
                 layout.slotsOffset = start + 8
                 layout.slotsLength = length
+            case "merged":
+                guard length >= 12, let bias = s.u32(), let m = s.u64(), m <= UInt64(length), length == 12 + Int(m) * 8 else {
+                    throw refuse("the merged section does not hold the counts it promises")
+                }
+                var counts = MergeCounts(bias: bias)
+                for _ in 0..<m {
+                    let slot = s.u32()!
+                    counts.slots[slot] = s.u32()!
+                }
+                layout.mergeCounts = counts
             default:
                 break  // a section of a later version: not needed to load the model
             }
@@ -288,6 +319,20 @@ public enum ModelFile {
     /// Whether a slot's numbers can come from training: finite, `n >= 0`.
     private static func sound<F: FTRLScalar>(_ w: F, _ n: F, _ z: F, _ average: F) -> Bool {
         w.isFinite && n.isFinite && z.isFinite && average.isFinite && n >= 0
+    }
+
+    /// The checksum stored at the end of the model file at `path` (its last
+    /// four bytes), read without loading the file: a cheap identity.
+    /// - Throws: `FTRLError`: .noInput when it cannot be opened, .data when it is too short to be a model.
+    public static func storedChecksum(path: String) throws(FTRLError) -> UInt32 {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw FTRLError(.noInput, "cannot open model: \(String(cString: strerror(errno)))", path: path) }
+        defer { close(fd) }
+        var tail = [UInt8](repeating: 0, count: 4)
+        let end = lseek(fd, 0, SEEK_END)
+        let n = end < 16 ? -1 : tail.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 4, end - 4) }
+        guard n == 4 else { throw FTRLError(.data, "not a usable model file: truncated", path: path) }
+        return UInt32(tail[0]) | UInt32(tail[1]) << 8 | UInt32(tail[2]) << 16 | UInt32(tail[3]) << 24
     }
 
     /// The whole contents of `path`; `what` names the file in messages (model, config).

@@ -1,0 +1,305 @@
+import Glibc
+
+/// How many shards each state of a merged model averages: what lets a merge
+/// of merged models (a tree of merges, as a Spark job does) weigh every
+/// shard once. Only counts other than 1 are kept.
+public struct MergeCounts: Equatable, Sendable {
+    /// The shards the bias averages.
+    public var bias: UInt32
+    /// Slot -> shards, for the slots whose count is not 1.
+    public var slots: [UInt32: UInt32] = [:]
+
+    /// The counts of a model that is not a merge: 1 everywhere.
+    public init(bias: UInt32 = 1) {
+        self.bias = bias
+    }
+
+    /// The shards a slot's state averages.
+    public func count(of slot: UInt32) -> UInt32 { slots[slot] ?? 1 }
+
+    /// Whether every count is 1 (nothing to record).
+    var isTrivial: Bool { bias == 1 && slots.isEmpty }
+}
+
+/// Merges models trained on disjoint shards of a log, each from the same
+/// starting model (the base) or from nothing, into one resumable model.
+///
+/// The rule, chosen by measurement (BENCHMARKS.md, "Merging shards"): each
+/// slot's `z` and `n` become their averages over the shards where the slot
+/// changed from the base, and `w` is recomputed from them as the update
+/// computes it, so the merged state is one the update could have made. A
+/// slot that changed in one shard only keeps that shard's state as it is; a
+/// slot no shard changed keeps the base's. With EMA, each shard's average is
+/// first brought up to that shard's step and the averages are averaged (the
+/// weights too when `ema_overwrite_frequency` is set, since `w` then does
+/// not follow from `z` and `n`). The bias is merged the same way.
+///
+/// Counters: `iterations` and `examples` are the base's plus every shard's
+/// own (the steps and examples the shards took after the base), as if one
+/// model had taken them all; a learning-rate schedule and EMA go on from there.
+///
+/// The result does not depend on the order of the inputs: they are summed in
+/// the order of their checksums. Sums are taken in double precision.
+public enum ModelMerge {
+    /// What a merge did, for its report.
+    public struct Summary: Sendable {
+        /// Models merged.
+        public var inputs: Int
+        /// Slots that some shard changed.
+        public var changedSlots: Int
+        /// Of those, the slots more than one shard changed (averaged).
+        public var averagedSlots: Int
+        /// Active slots of the merged model.
+        public var activeSlots: Int
+        /// The merged model's counters.
+        public var iterations: UInt64
+        public var examples: UInt64
+    }
+
+    /// Merges the models at `paths` (trained from the model at `basePath`,
+    /// or from nothing when it is nil) and writes the result to `output`
+    /// atomically.
+    /// - Throws: `FTRLError`: .usage when the models cannot be merged (kind,
+    ///   precision, bits, hashing, schema or another setting that fixes what
+    ///   weights mean differ; a model has fewer steps than the base), naming
+    ///   the difference and the files; .data or .noInput for a model file
+    ///   that cannot be read; .io when the output cannot be written.
+    public static func merge(paths: [String], base basePath: String?, output: String) throws(FTRLError) -> Summary {
+        guard !paths.isEmpty else { throw FTRLError(.usage, "nothing to merge: give one or more model files") }
+        let base = try basePath.map { p throws(FTRLError) in try ModelFile.read(path: p) }
+        // The order of the sums: by checksum, then by path (only for identical files).
+        var ordered: [(checksum: UInt32, path: String)] = []
+        for p in paths { ordered.append((try ModelFile.storedChecksum(path: p), p)) }
+        ordered.sort { ($0.checksum, $0.path) < ($1.checksum, $1.path) }
+        let first = try ModelFile.read(path: ordered[0].path)
+        let reference = base ?? first
+        let job = Job(
+            paths: ordered.map(\.path), first: first, base: base, basePath: basePath,
+            referencePath: basePath ?? ordered[0].path, output: output)
+        return try reference.open(job)
+    }
+
+    /// The merge in the models' precision.
+    private struct Job: ModelBody {
+        let paths: [String]
+        let first: AnyModel
+        let base: AnyModel?
+        let basePath: String?
+        let referencePath: String
+        let output: String
+
+        func run<F: FTRLScalar>(_ reference: Model<F>) throws(FTRLError) -> Summary {
+            let base = try base.map { b throws(FTRLError) in try typed(b, F.self, basePath!, reference) }
+            let config = reference.config
+            let ema = config.useEMA
+            let overwrite = (config.emaOverwriteFrequency ?? 0) != 0
+            var sums = Sums()
+            var bias = Contribution()
+            var iterations = base?.iterations ?? 0
+            var examples = base?.examples ?? 0
+            for (i, path) in paths.enumerated() {
+                let model = try typed(i == 0 ? first : try ModelFile.read(path: path), F.self, path, reference)
+                if let base {
+                    guard model.iterations >= base.iterations, model.examples >= base.examples else {
+                        throw FTRLError(
+                            .usage,
+                            "\(path) has \(model.iterations) steps and \(model.examples) examples, fewer than the base's "
+                                + "\(base.iterations) and \(base.examples) in \(basePath!): it was not trained from that model")
+                    }
+                }
+                iterations += model.iterations - (base?.iterations ?? 0)
+                examples += model.examples - (base?.examples ?? 0)
+                if model.iterations == (base?.iterations ?? 0) { continue }  // no step taken: nothing changed
+                let counts = model.mergeCounts ?? MergeCounts()
+                // The bias.
+                let b = model.bias
+                if !(base.map { same(b, $0.bias) && (!ema || $0.biasAverage == model.biasAverage) } ?? false) {
+                    bias.add(
+                        weight: counts.bias, w: b.w, n: b.n, z: b.z, average: ema ? model.biasAverage : 0,
+                        step: UInt32(truncatingIfNeeded: model.iterations))
+                }
+                // The slots that changed from the base.
+                var changed = Sums()
+                let table = model.table
+                for s in table.activeSlots() {
+                    let slot = table.slot(s)
+                    if let base, base.table.isActive(Int(s)), same(slot, base.table.slot(s)),
+                        !ema || (slot.average == base.table.slot(s).average && table.step(s).pointee == base.table.step(s).pointee)
+                    {
+                        continue
+                    }
+                    var c = Contribution()
+                    if ema {
+                        // The stored state, kept as it is when this is the one shard that changed the slot.
+                        c.keep = (slot.w.asDouble, slot.n.asDouble, slot.z.asDouble, slot.average.asDouble, table.step(s).pointee)
+                        let (w, a) = model.caughtUp(Int(s))
+                        c.add(weight: counts.count(of: s), w: w, n: slot.n, z: slot.z, average: a ?? 0, step: 0, keepState: false)
+                    } else {
+                        c.add(weight: counts.count(of: s), w: slot.w, n: slot.n, z: slot.z, average: 0, step: 0)
+                    }
+                    changed.append(s, c)
+                }
+                sums = sums.merged(with: changed)
+            }
+            if ema && iterations > EMARule<F>.maxSteps {
+                throw FTRLError(.usage, "the merged model would have \(iterations) steps, more than EMA's 32-bit steps allow")
+            }
+            // The merged model: the base's slots, then the merged ones.
+            let merged = try Model<F>(config: config)
+            merged.iterations = iterations
+            merged.examples = examples
+            let lr: F = config.schedule.map { $0.rate(at: max(iterations, 1) - 1) } ?? F(fromDouble: config.learningRate)
+            let update = FTRLUpdate<F>(config: config, lr: lr)
+            let step = UInt32(truncatingIfNeeded: max(iterations, 1))
+            var counts = MergeCounts(bias: 1)
+            if let base {
+                let t = base.table
+                for s in t.activeSlots() {
+                    let slot = t.slot(s)
+                    merged.table.restore(
+                        slot: Int(s), w: slot.w, n: slot.n, z: slot.z, average: ema ? slot.average : 0, step: ema ? t.step(s).pointee : 0)
+                }
+                merged.bias.w = base.bias.w
+                merged.bias.n = base.bias.n
+                merged.bias.z = base.bias.z
+                merged.biasAverage = base.biasAverage
+                counts.bias = 0
+            }
+            func state(_ c: Contribution) -> (w: F, n: F, z: F, average: F, step: UInt32) {
+                if let keep = c.keep, c.contributors == 1 {
+                    return (F(fromDouble: keep.w), F(fromDouble: keep.n), F(fromDouble: keep.z), F(fromDouble: keep.average), keep.step)
+                }
+                let total = Double(c.weight)
+                let n = F(fromDouble: c.n / total)
+                let z = F(fromDouble: c.z / total)
+                let w = overwrite ? F(fromDouble: c.w / total) : update.weight(z: z, n: n)
+                return (w, n, z, F(fromDouble: c.average / total), step)
+            }
+            var averaged = 0
+            for (k, s) in sums.slots.enumerated() {
+                let c = sums.contributions[k]
+                let m = state(c)
+                merged.table.restore(slot: Int(s), w: m.w, n: m.n, z: m.z, average: m.average, step: m.step)
+                if c.contributors > 1 { averaged += 1 }
+                if c.weight != 1 { counts.slots[s] = c.weight }
+            }
+            if bias.contributors > 0 {
+                let m = state(bias)
+                merged.bias.w = m.w
+                merged.bias.n = m.n
+                merged.bias.z = m.z
+                if ema { merged.biasAverage = m.average }
+                counts.bias = bias.weight
+            }
+            try ModelFile.write(merged, to: output, mergeCounts: counts.isTrivial ? nil : counts)
+            return Summary(
+                inputs: paths.count, changedSlots: sums.slots.count, averagedSlots: averaged,
+                activeSlots: merged.table.activeCount, iterations: iterations, examples: examples)
+        }
+
+        /// The model in precision `F`, once it is known to mean what the reference means.
+        private func typed<G: FTRLScalar>(_ any: AnyModel, _: G.Type, _ path: String, _ reference: Model<G>) throws(FTRLError) -> Model<G> {
+            let model: Model<G>?
+            switch any {
+            case .float32(let m): model = m as? Model<G>
+            case .float64(let m): model = m as? Model<G>
+            }
+            guard let model else {
+                throw FTRLError(
+                    .usage,
+                    "cannot merge models of different precision: \(path) is \(any.config.dtype), \(referencePath) is \(reference.config.dtype)"
+                )
+            }
+            if model.kind != reference.kind {
+                throw FTRLError(
+                    .usage, "cannot merge models of different kinds: \(path) is \(model.kind), \(referencePath) is \(reference.kind)")
+            }
+            // Every setting but how a run is carried out: the merged w is recomputed
+            // with one optimizer's settings, and the schema and hashing say what a slot is.
+            let differences = Setting.all.filter { $0.section != .run && $0.value(in: model.config) != $0.value(in: reference.config) }
+            if !differences.isEmpty {
+                let named = differences.map {
+                    "\($0.key) (\($0.value(in: model.config).compact) in \(path), \($0.value(in: reference.config).compact) in \(referencePath))"
+                }
+                throw FTRLError(.usage, "cannot merge models trained with different settings: " + named.joined(separator: "; "))
+            }
+            return model
+        }
+    }
+
+    /// Whether two slots hold the same `w`, `n` and `z`, bit for bit.
+    private static func same<F: FTRLScalar>(_ a: Slot<F>, _ b: Slot<F>) -> Bool {
+        a.w.asDouble.bitPattern == b.w.asDouble.bitPattern && a.n.asDouble.bitPattern == b.n.asDouble.bitPattern
+            && a.z.asDouble.bitPattern == b.z.asDouble.bitPattern
+    }
+
+    /// The weighted sums of one slot's states over the shards that changed it.
+    struct Contribution {
+        var weight: UInt32 = 0
+        var contributors = 0
+        var w = 0.0
+        var n = 0.0
+        var z = 0.0
+        var average = 0.0
+        /// The one contributor's state as stored (w, n, z, average, step), kept verbatim when it stays the only one.
+        var keep: (w: Double, n: Double, z: Double, average: Double, step: UInt32)?
+
+        mutating func add<F: FTRLScalar>(weight c: UInt32, w: F, n: F, z: F, average: F, step: UInt32, keepState: Bool = true) {
+            if keepState { keep = (w.asDouble, n.asDouble, z.asDouble, average.asDouble, step) }
+            let d = Double(c)
+            weight += c
+            contributors += 1
+            self.w += d * w.asDouble
+            self.n += d * n.asDouble
+            self.z += d * z.asDouble
+            self.average += d * average.asDouble
+        }
+
+        /// `other` summed in after this.
+        func plus(_ other: Contribution) -> Contribution {
+            var r = self
+            r.weight += other.weight
+            r.contributors += other.contributors
+            r.w += other.w
+            r.n += other.n
+            r.z += other.z
+            r.average += other.average
+            r.keep = contributors == 0 ? other.keep : keep
+            return r
+        }
+    }
+
+    /// Contributions by slot, ascending: merged shard by shard in one linear
+    /// pass, so memory follows the changed slots, not 2^bits.
+    struct Sums {
+        var slots: [UInt32] = []
+        var contributions: [Contribution] = []
+
+        mutating func append(_ s: UInt32, _ c: Contribution) {
+            slots.append(s)
+            contributions.append(c)
+        }
+
+        func merged(with other: Sums) -> Sums {
+            var out = Sums()
+            out.slots.reserveCapacity(slots.count + other.slots.count)
+            out.contributions.reserveCapacity(slots.count + other.slots.count)
+            var i = 0
+            var j = 0
+            while i < slots.count || j < other.slots.count {
+                if j == other.slots.count || (i < slots.count && slots[i] < other.slots[j]) {
+                    out.append(slots[i], contributions[i])
+                    i += 1
+                } else if i == slots.count || other.slots[j] < slots[i] {
+                    out.append(other.slots[j], other.contributions[j])
+                    j += 1
+                } else {
+                    out.append(slots[i], contributions[i].plus(other.contributions[j]))
+                    i += 1
+                    j += 1
+                }
+            }
+            return out
+        }
+    }
+}
