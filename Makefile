@@ -1,10 +1,10 @@
-# ftrl: make demo | test | sanitize | fuzz | mutate | bench | bench-compare BASELINE=DIR | quality | lint | install [PREFIX=/usr/local] | deps
+# ftrl: make demo | test | dist | spark-test | sanitize | fuzz | mutate | bench | bench-compare BASELINE=DIR | quality | lint | install [PREFIX=/usr/local] | deps
 SWIFT   ?= swift
 PREFIX  ?= /usr/local
 RELEASE := .build/release
 TOOLS   := ftrl-train ftrl-predict ftrl-model
 
-.PHONY: all deps build demo test sanitize fuzz mutate bench bench-compare quality lint install clean
+.PHONY: all deps build dist spark-deps spark-test demo test sanitize fuzz mutate bench bench-compare quality lint install clean
 
 all: build
 
@@ -22,6 +22,27 @@ deps:
 build: deps
 	$(SWIFT) build -c release
 
+# Self-contained tools for machines without Swift (Spark executors): a
+# release build with the Swift runtime and Foundation linked in, ISA-L
+# shipped beside them in dist/lib (found through RUNPATH $$ORIGIN/../lib);
+# they need only glibc, libstdc++ and zlib from the system.
+DIST := dist
+dist: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-dist -Xlinker -rpath -Xlinker '$$ORIGIN/../lib'
+	rm -rf $(DIST) && mkdir -p $(DIST)/bin $(DIST)/lib
+	for t in $(TOOLS); do strip -o $(DIST)/bin/$$t .build-dist/release/$$t; done
+	cp -L $$(ldd $(DIST)/bin/ftrl-train | awk '/libisal/ { print $$3 }') $(DIST)/lib/
+	@ls -l $(DIST)/bin $(DIST)/lib
+
+# pyspark for the Spark driver (spark/); Java 17 must be on the machine.
+spark-deps:
+	@python3 -c 'import pyspark' 2>/dev/null || python3 -m pip install -q pyspark
+	@command -v java >/dev/null || { echo "the Spark driver needs Java 17 (apt-get install openjdk-17-jre-headless)"; exit 1; }
+
+# The Spark driver's tests in local mode (local[2] and local-cluster).
+spark-test: dist spark-deps
+	cd spark && python3 -m unittest -v test_ftrl_spark
+
 # Train on the shipped a9a sample, score its held-out tenth, print logloss and AUC.
 demo: build
 	@echo "== training on data-samples/a9a-train.libsvm.gz"
@@ -35,6 +56,7 @@ demo: build
 test: deps
 	$(SWIFT) build --build-tests -Xswiftc -warnings-as-errors
 	$(SWIFT) test --skip-build
+	$(MAKE) spark-test
 
 # The whole suite under ThreadSanitizer, then AddressSanitizer with leak
 # checking; the tools the command tests run are instrumented too. Any report
@@ -102,4 +124,4 @@ install: build
 	for t in $(TOOLS); do install -m 755 $(RELEASE)/$$t $(DESTDIR)$(PREFIX)/bin/$$t; done
 
 clean:
-	rm -rf .build .build-tsan .build-asan .build-fuzz .build-mutate demo.ftrl demo-scores.txt
+	rm -rf .build .build-tsan .build-asan .build-fuzz .build-mutate .build-dist $(DIST) demo.ftrl demo-scores.txt
