@@ -4,7 +4,7 @@ The command-line tools stay the learner; Spark moves the rows, runs the
 tools on its executors and retries what fails.
 
     spark-submit spark/ftrl_spark.py train --input PATH... --model OUT \\
-        --partitions K --rounds R --epochs E -- <ftrl-train flags>
+        --partitions K --rounds R --epochs E [--momentum M] -- <ftrl-train flags>
     spark-submit spark/ftrl_spark.py predict --model M --input PATH --output DIR
 
 Training cuts the rows into K contiguous partitions. In each of R rounds per
@@ -12,7 +12,10 @@ pass, every partition streams its next slice of rows into `ftrl-train -`,
 resuming from the round's model; the K models are merged with
 `ftrl-model merge` in a tree on the executors (groups of about sqrt(K), as
 `treeReduce` does), so the driver holds one model at a time, and the merged
-model is broadcast to the next round. Text inputs (LibSVM, CSV with a
+model is broadcast to the next round. From the third round on, the top
+merge adds block momentum (`ftrl-model merge --momentum`, default 0.4):
+averaging alone throws away most of what the shards learn about frequent
+features (BENCHMARKS.md, "Merging shards"). Text inputs (LibSVM, CSV with a
 header, headerless TSV; gzip'd or not) and DataFrames (a Parquet table:
 its columns become the CSV schema by name) both train.
 
@@ -135,22 +138,25 @@ def _train_slice(rows, header, base, flags, where, label):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _merge(models, base):
-    """Merges model bytes with `ftrl-model merge` (from `base`, or from nothing)."""
-    if len(models) == 1:
+def _merge(models, base, previous=None, momentum=0.0):
+    """Merges model bytes with `ftrl-model merge` (from `base`, or from
+    nothing), with block momentum from the `previous` round's base when given."""
+    moving = previous is not None and base is not None and momentum > 0
+    if len(models) == 1 and not moving:
         return models[0]
     work = tempfile.mkdtemp(prefix="ftrl-spark-")
     try:
-        paths = []
-        for k, m in enumerate(models):
-            paths.append(os.path.join(work, "m%d.ftrl" % k))
-            with open(paths[-1], "wb") as f:
-                f.write(m)
+        def put(name, data):
+            path = os.path.join(work, name)
+            with open(path, "wb") as f:
+                f.write(data)
+            return path
+        paths = [put("m%d.ftrl" % k, m) for k, m in enumerate(models)]
         command = [_tool("ftrl-model"), "merge", "-q", "-o", os.path.join(work, "out.ftrl")]
         if base is not None:
-            with open(os.path.join(work, "base.ftrl"), "wb") as f:
-                f.write(base)
-            command += ["--base", os.path.join(work, "base.ftrl")]
+            command += ["--base", put("base.ftrl", base)]
+        if moving:
+            command += ["--momentum", repr(momentum), "--previous", put("previous.ftrl", previous)]
         _run(command + paths)
         return _check_model(_read(os.path.join(work, "out.ftrl")), "the merged model")
     finally:
@@ -262,8 +268,8 @@ def _contiguous(records, partitions):
     return values, [counts.get(p, 0) for p in range(k)], total
 
 
-def train(spark, inputs=None, dataframe=None, model=None, partitions=4, rounds=4, epochs=1, flags=(),
-          fanout=None, dist=None, log=print):
+def train(spark, inputs=None, dataframe=None, model=None, partitions=4, rounds=16, epochs=1, flags=(),
+          fanout=None, momentum=0.4, dist=None, log=print):
     """Trains one model on a cluster and writes it to `model` (a local or
     shared path, atomically). `inputs`: text files or globs; or `dataframe`:
     a DataFrame whose columns are the CSV schema. `flags`: ftrl-train flags.
@@ -286,13 +292,17 @@ def train(spark, inputs=None, dataframe=None, model=None, partitions=4, rounds=4
         names = list(inputs)
     rows, counts, total = _contiguous(records, partitions)
     fan = fanout or max(2, int(math.ceil(math.sqrt(partitions))))
-    log("ftrl-spark: %d rows in %d partitions (%s rows each at most), %d rounds per pass, %d passes, merged in groups of %d"
-        % (total, partitions, max(counts), rounds, epochs, fan))
+    # Block momentum makes up for what averaging loses; one partition averages nothing.
+    momentum = momentum if partitions > 1 else 0.0
+    log("ftrl-spark: %d rows in %d partitions (%s rows each at most), %d rounds per pass, %d passes, "
+        "merged in groups of %d, momentum %g" % (total, partitions, max(counts), rounds, epochs, fan, momentum))
     base = None
     broadcast = None
+    previous = None  # the broadcast of the round before the base, for momentum
     for epoch in range(epochs):
         for r in range(rounds):
             base_value = broadcast
+            previous_value = previous
 
             def round_task(p, it, r=r, base_value=base_value):
                 n = counts[p]
@@ -314,22 +324,31 @@ def train(spark, inputs=None, dataframe=None, model=None, partitions=4, rounds=4
             # The tree: groups of `fan` consecutive partitions, merged on the executors, level by level.
             level = models
             width = partitions
-            while width > 1:
+            while True:
                 width = (width + fan - 1) // fan
-                level = level.map(lambda t: (t[0] // fan, t)).groupByKey(numPartitions=max(1, width)).map(
-                    lambda g, base_value=base_value: (g[0], _merge([m for _, m in sorted(g[1])],
-                                                                   base_value.value if base_value else None)))
+                top = width == 1
+
+                def merge_group(g, base_value=base_value, previous_value=previous_value, top=top):
+                    return (g[0], _merge([m for _, m in sorted(g[1])], base_value.value if base_value else None,
+                                         previous_value.value if top and previous_value else None, momentum))
+                level = level.map(lambda t: (t[0] // fan, t)).groupByKey(numPartitions=max(1, width)).map(merge_group)
+                if top:
+                    break
             merged = level.collect()
             if len(merged) != 1:
                 raise RuntimeError("the merge tree ended with %d models" % len(merged))
             base = merged[0][1]
-            if broadcast is not None:
+            if previous is not None:
+                previous.unpersist()
+            previous = broadcast if momentum > 0 else None
+            if previous is None and broadcast is not None:
                 broadcast.unpersist()
             broadcast = sc.broadcast(base)
             log("ftrl-spark: pass %d round %d merged (%d bytes)" % (epoch + 1, r + 1, len(base)))
     rows.unpersist()
-    if broadcast is not None:
-        broadcast.unpersist()
+    for b in (broadcast, previous):
+        if b is not None:
+            b.unpersist()
     folder = os.path.dirname(os.path.abspath(model))
     fd, temporary = tempfile.mkstemp(prefix=".ftrl-spark-", dir=folder)
     with os.fdopen(fd, "wb") as f:
@@ -340,7 +359,8 @@ def train(spark, inputs=None, dataframe=None, model=None, partitions=4, rounds=4
     os.umask(mask)
     os.chmod(temporary, 0o666 & ~mask)
     os.replace(temporary, model)
-    return {"rows": total, "partitions": partitions, "rounds": rounds, "epochs": epochs, "fanout": fan}
+    return {"rows": total, "partitions": partitions, "rounds": rounds, "epochs": epochs, "fanout": fan,
+            "momentum": momentum}
 
 
 def _locator(chosen, header, names):
@@ -434,9 +454,11 @@ def main(argv=None):
     t.add_argument("--table", choices=["parquet", "orc", "json", "csv"], help="read --input as a DataFrame of this format")
     t.add_argument("--model", required=True, help="the model to write (local or shared path)")
     t.add_argument("--partitions", type=int, default=4, help="K, models trained side by side (default 4)")
-    t.add_argument("--rounds", type=int, default=4, help="R, merges per pass (default 4)")
+    t.add_argument("--rounds", type=int, default=16, help="R, merges per pass (default 16)")
     t.add_argument("--epochs", type=int, default=1, help="E, passes over the rows (default 1)")
     t.add_argument("--fanout", type=int, default=None, help="models per merge in the tree (default about sqrt(K))")
+    t.add_argument("--momentum", type=float, default=0.4,
+                   help="block momentum of the merges, in [0, 1) (default 0.4; 0: plain averaging)")
     t.add_argument("--master", default=None, help="Spark master when not given by spark-submit")
     t.add_argument("--dist", default=None, help="the folder of `make dist` (default: dist/ beside this folder)")
     p = sub.add_parser("predict", help="score text inputs, one probability per line, in order")
@@ -446,6 +468,8 @@ def main(argv=None):
     p.add_argument("--master", default=None)
     p.add_argument("--dist", default=None)
     args = ap.parse_args(argv)
+    if not 0 <= getattr(args, "momentum", 0) < 1:
+        ap.error("--momentum must be in [0, 1)")
     if getattr(args, "partitions", 1) < 1 or getattr(args, "rounds", 1) < 1 or getattr(args, "epochs", 1) < 1:
         ap.error("--partitions, --rounds and --epochs must be >= 1")
 
@@ -462,7 +486,7 @@ def main(argv=None):
             df = spark.read.format(args.table).load(args.input) if args.table else None
             done = train(spark, inputs=None if df is not None else args.input, dataframe=df, model=args.model,
                          partitions=args.partitions, rounds=args.rounds, epochs=args.epochs, flags=tool_flags,
-                         fanout=args.fanout, dist=args.dist, log=lambda s: print(s, file=sys.stderr))
+                         fanout=args.fanout, momentum=args.momentum, dist=args.dist, log=lambda s: print(s, file=sys.stderr))
             print("ftrl-spark: model %s from %d rows" % (args.model, done["rows"]), file=sys.stderr)
         else:
             predict(spark, args.model, args.input, args.output, flags=tool_flags, dist=args.dist)

@@ -38,14 +38,16 @@ def tool(*args, stdin=None):
     return done.stdout
 
 
-def replay(lines, header, partitions, rounds, flags, work, fanout=None, epochs=1):
+def replay(lines, header, partitions, rounds, flags, work, fanout=None, epochs=1, momentum=0.4):
     """The driver's training done with the plain tools: the model's bytes."""
+    momentum = momentum if partitions > 1 else 0
     total = len(lines)
     parts = [[] for _ in range(partitions)]
     for i, line in enumerate(lines):
         parts[min(partitions - 1, i * partitions // total)].append(line)
     fan = fanout or max(2, int(math.ceil(math.sqrt(partitions))))
     base = None
+    previous = None
     step = 0
     for _ in range(epochs):
         for r in range(rounds):
@@ -60,19 +62,25 @@ def replay(lines, header, partitions, rounds, flags, work, fanout=None, epochs=1
                      stdin=text.encode())
                 models.append((p, out))
             level = models
-            while len(level) > 1:
+            while True:
                 groups = {}
                 for p, m in level:
                     groups.setdefault(p // fan, []).append(m)
+                top = len(groups) == 1
+                moving = top and previous is not None and momentum > 0
                 level = []
                 for g in sorted(groups):
                     members = groups[g]
-                    if len(members) == 1:
+                    if len(members) == 1 and not moving:
                         level.append((g, members[0]))
                         continue
                     out = os.path.join(work, "m%d-%d-%d.ftrl" % (step, g, len(level)))
-                    tool("ftrl-model", "merge", "-q", "-o", out, *(["--base", base] if base else []), *members)
+                    tool("ftrl-model", "merge", "-q", "-o", out, *(["--base", base] if base else []),
+                         *(["--momentum", repr(momentum), "--previous", previous] if moving else []), *members)
                     level.append((g, out))
+                if top:
+                    break
+            previous = base
             base = level[0][1]
             step += 1
     with open(base, "rb") as f:
@@ -142,23 +150,24 @@ class LocalModeTests(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.work, ignore_errors=True)
 
-    def train_text(self, lines, name, partitions, rounds, flags=FLAGS, fanout=None, epochs=1, gz=False):
+    def train_text(self, lines, name, partitions, rounds, flags=FLAGS, fanout=None, epochs=1, gz=False, momentum=0.4):
         path = os.path.join(self.work, name + (".gz" if gz else ""))
         opener = gzip.open if gz else open
         with opener(path, "wt") as f:
             f.write("".join(x + "\n" for x in lines))
         out = os.path.join(self.work, name + ".ftrl")
         ftrl_spark.train(self.spark, inputs=[path], model=out, partitions=partitions, rounds=rounds, epochs=epochs,
-                         flags=flags, fanout=fanout, dist=DIST, log=lambda s: None)
+                         flags=flags, fanout=fanout, momentum=momentum, dist=DIST, log=lambda s: None)
         with open(out, "rb") as f:
             return f.read()
 
     def test_training_is_the_plain_tools_resumed_and_merged(self):
         lines = a9a_lines(3000)
-        for partitions, rounds, fanout in [(4, 2, None), (5, 3, 2), (1, 1, None)]:
-            got = self.train_text(lines, "a9a-%d-%d.libsvm" % (partitions, rounds), partitions, rounds, fanout=fanout)
-            want = replay(lines, None, partitions, rounds, FLAGS, self.work, fanout=fanout)
-            self.assertEqual(got, want, "K=%d R=%d" % (partitions, rounds))
+        for partitions, rounds, fanout, momentum in [(4, 2, None, 0.4), (5, 4, 2, 0.4), (3, 3, None, 0), (1, 3, None, 0.4)]:
+            got = self.train_text(lines, "a9a-%d-%d.libsvm" % (partitions, rounds), partitions, rounds, fanout=fanout,
+                                  momentum=momentum)
+            want = replay(lines, None, partitions, rounds, FLAGS, self.work, fanout=fanout, momentum=momentum)
+            self.assertEqual(got, want, "K=%d R=%d momentum %g" % (partitions, rounds, momentum))
 
     def test_one_partition_one_round_is_ftrl_train(self):
         lines = a9a_lines(2000)
@@ -171,6 +180,7 @@ class LocalModeTests(unittest.TestCase):
     def test_epochs_go_over_the_rows_again(self):
         lines = a9a_lines(1200)
         got = self.train_text(lines, "ep.libsvm", 2, 2, epochs=2)
+        # Momentum from the third round on: the second pass's rounds.
         self.assertEqual(got, replay(lines, None, 2, 2, FLAGS, self.work, epochs=2))
 
     def test_csv_with_a_header_in_every_file(self):
@@ -183,9 +193,9 @@ class LocalModeTests(unittest.TestCase):
                 f.write("".join(x + "\n" for x in [header] + body[k * 300:(k + 1) * 300]))
         out = os.path.join(self.work, "csv.ftrl")
         flags = ["--label", "click", "--bits", "16"]
-        ftrl_spark.train(self.spark, inputs=paths, model=out, partitions=3, rounds=2, flags=flags, dist=DIST,
+        ftrl_spark.train(self.spark, inputs=paths, model=out, partitions=3, rounds=3, flags=flags, dist=DIST,
                          log=lambda s: None)
-        want = replay(body, header, 3, 2, ["--format", "csv"] + flags, self.work)
+        want = replay(body, header, 3, 3, ["--format", "csv"] + flags, self.work)
         with open(out, "rb") as f:
             self.assertEqual(f.read(), want)
 
@@ -302,9 +312,9 @@ class FaultTests(unittest.TestCase):
         data = self.write_lines("a9a.libsvm", lines)
         out = os.path.join(self.work, "cluster.ftrl")
         done = run_driver(["train", "--master", "local-cluster[2,1,1024]", "--input", data, "--model", out,
-                           "--partitions", "2", "--rounds", "2", "--dist", DIST, "--"] + FLAGS)
+                           "--partitions", "2", "--rounds", "3", "--dist", DIST, "--"] + FLAGS)
         self.assertEqual(done.returncode, 0, done.stderr[-3000:])
-        self.assertEqual(open(out, "rb").read(), replay(lines, None, 2, 2, FLAGS, self.work))
+        self.assertEqual(open(out, "rb").read(), replay(lines, None, 2, 3, FLAGS, self.work))
         scores = os.path.join(self.work, "scores")
         done = run_driver(["predict", "--master", "local-cluster[2,1,1024]", "--model", out, "--input", data,
                            "--output", scores, "--dist", DIST])

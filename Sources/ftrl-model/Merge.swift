@@ -19,6 +19,15 @@ struct Merge: ParsableCommand {
     @Option(help: ArgumentHelp("The model every shard resumed from (none: trained from scratch).", valueName: "file"))
     var base: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Block momentum m in [0, 1): z moves on by m times the last round's change (needs --base and --previous).",
+            valueName: "m"))
+    var momentum: Double?
+
+    @Option(help: ArgumentHelp("The previous round's base, for --momentum.", valueName: "file"))
+    var previous: String?
+
     @Flag(name: .shortAndLong, help: "No summary on standard error.")
     var quiet = false
 
@@ -27,7 +36,11 @@ struct Merge: ParsableCommand {
 
     func run() throws {
         let status = reportingErrors(as: "ftrl-model merge") { () throws(FTRLError) -> Int32 in
-            let summary = try ModelMerge.merge(paths: models, base: base, output: output)
+            if (momentum == nil) != (previous == nil) {
+                throw FTRLError(.usage, "--momentum and --previous go together")
+            }
+            let blockMomentum = momentum.map { ($0, previous!) }
+            let summary = try ModelMerge.merge(paths: models, base: base, momentum: blockMomentum, output: output)
             if !quiet {
                 printError(
                     "ftrl-model merge: \(summary.inputs) models, \(grouped(summary.changedSlots)) slots changed "

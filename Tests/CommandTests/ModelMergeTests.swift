@@ -173,6 +173,34 @@ struct ModelMergeTests {
         #expect(try Self.info(next)["examples"] as? Int == 13)
     }
 
+    @Test func blockMomentumCarriesTheLastRoundsChangeOn() throws {
+        let dir = try TemporaryDirectory()
+        let previous = try Self.train(dir, "p", Self.shardC)
+        let base = dir.path("base.ftrl")
+        #expect(
+            try Tools.run("ftrl-train", Self.flags + ["--resume", previous, "-m", base, try dir.write("b0.svm", Self.shardB)]).status == 0)
+        let a = dir.path("a.ftrl")
+        let b = dir.path("b.ftrl")
+        #expect(try Tools.run("ftrl-train", Self.flags + ["--resume", base, "-m", a, try dir.write("a.svm", Self.shardA)]).status == 0)
+        #expect(try Tools.run("ftrl-train", Self.flags + ["--resume", base, "-m", b, try dir.write("c.svm", Self.shardC)]).status == 0)
+        let (plain, moved) = (dir.path("plain.ftrl"), dir.path("moved.ftrl"))
+        #expect(try Self.merge(["-o", plain, "--base", base, a, b]).status == 0)
+        let run = try Self.merge(["-o", moved, "--base", base, "--momentum", "0.5", "--previous", previous, a, b])
+        #expect(run.status == 0, "\(run.stderr)")
+        let (sp, s0, m, mm) = (try Self.state(previous), try Self.state(base), try Self.state(plain), try Self.state(moved))
+        for slot in ["1", "2", "3", "4", "5", "bias"] {
+            let zPrevious = sp[slot]?[2] ?? 0
+            let z = Float(Double(Float(m[slot]![2])) + 0.5 * ((s0[slot]?[2] ?? 0) - zPrevious))
+            #expect(Float(mm[slot]![2]) == z, "z of \(slot)")
+            #expect(Float(mm[slot]![1]) == Float(m[slot]![1]), "n of \(slot)")
+            #expect(Float(mm[slot]![0]) == Self.weight(z: z, n: Float(m[slot]![1])), "w of \(slot)")
+        }
+        // Refused without its other half, or with a previous model that comes after the base.
+        #expect(try Self.merge(["-o", moved, "--base", base, "--momentum", "0.5", a, b]).status == 64)
+        let wrong = try Self.merge(["-o", moved, "--base", previous, "--momentum", "0.5", "--previous", base, a, b])
+        #expect(wrong.status == 64, "\(wrong.stderr)")
+    }
+
     @Test(arguments: [
         (["--bits", "5"], "bits"),
         (["--dtype", "float64"], "precision"),

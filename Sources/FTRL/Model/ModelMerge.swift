@@ -40,6 +40,13 @@ public struct MergeCounts: Equatable, Sendable {
 ///
 /// The result does not depend on the order of the inputs: they are summed in
 /// the order of their checksums. Sums are taken in double precision.
+///
+/// Block momentum (optional, for rounds of merges as the Spark driver runs
+/// them; the block-wise model-update filtering of Chen and Huo, 2016): given
+/// the round's base B and the previous round's base P, every slot's `z` moves
+/// on by `momentum * (z_B - z_P)` after the merge and `w` is recomputed, so
+/// that the progress of earlier rounds carries on instead of being averaged
+/// away. Measured in BENCHMARKS.md ("Merging shards").
 public enum ModelMerge {
     /// What a merge did, for its report.
     public struct Summary: Sendable {
@@ -64,9 +71,18 @@ public enum ModelMerge {
     ///   weights mean differ; a model has fewer steps than the base), naming
     ///   the difference and the files; .data or .noInput for a model file
     ///   that cannot be read; .io when the output cannot be written.
-    public static func merge(paths: [String], base basePath: String?, output: String) throws(FTRLError) -> Summary {
+    /// - Parameter momentum: the block momentum and the previous round's base
+    ///   (needs `basePath`); nil for none.
+    public static func merge(
+        paths: [String], base basePath: String?, momentum: (rate: Double, previous: String)? = nil, output: String
+    ) throws(FTRLError) -> Summary {
         guard !paths.isEmpty else { throw FTRLError(.usage, "nothing to merge: give one or more model files") }
+        if let momentum {
+            guard basePath != nil else { throw FTRLError(.usage, "--momentum needs --base (the round's base) and --previous") }
+            guard momentum.rate >= 0 && momentum.rate < 1 else { throw FTRLError(.usage, "--momentum must be in [0, 1)") }
+        }
         let base = try basePath.map { p throws(FTRLError) in try ModelFile.read(path: p) }
+        let previous = try momentum.map { m throws(FTRLError) in try ModelFile.read(path: m.previous) }
         // The order of the sums: by checksum, then by path (only for identical files).
         var ordered: [(checksum: UInt32, path: String)] = []
         for p in paths { ordered.append((try ModelFile.storedChecksum(path: p), p)) }
@@ -75,7 +91,8 @@ public enum ModelMerge {
         let reference = base ?? first
         let job = Job(
             paths: ordered.map(\.path), first: first, base: base, basePath: basePath,
-            referencePath: basePath ?? ordered[0].path, output: output)
+            previous: previous.map { ($0, momentum!.previous, momentum!.rate) }, referencePath: basePath ?? ordered[0].path,
+            output: output)
         return try reference.open(job)
     }
 
@@ -85,6 +102,7 @@ public enum ModelMerge {
         let first: AnyModel
         let base: AnyModel?
         let basePath: String?
+        let previous: (model: AnyModel, path: String, rate: Double)?
         let referencePath: String
         let output: String
 
@@ -191,10 +209,38 @@ public enum ModelMerge {
                 if ema { merged.biasAverage = m.average }
                 counts.bias = bias.weight
             }
+            if let previous, let base {
+                let prev = try typed(previous.model, F.self, previous.path, reference)
+                guard prev.iterations <= base.iterations, prev.examples <= base.examples else {
+                    throw FTRLError(
+                        .usage,
+                        "\(previous.path) has more steps or examples than the base \(basePath!): it is not the round before it")
+                }
+                applyMomentum(previous.rate, to: merged, base: base, previous: prev, update: update)
+            }
             try ModelFile.write(merged, to: output, mergeCounts: counts.isTrivial ? nil : counts)
             return Summary(
                 inputs: paths.count, changedSlots: sums.slots.count, averagedSlots: averaged,
                 activeSlots: merged.table.activeCount, iterations: iterations, examples: examples)
+        }
+
+        /// Moves every slot's `z` (and the bias's) on by `rate * (z_base - z_previous)`
+        /// and recomputes `w` (not with EMA overwrites, where `w` does not follow from `z`).
+        private func applyMomentum<G: FTRLScalar>(
+            _ rate: Double, to merged: Model<G>, base: Model<G>, previous: Model<G>, update: FTRLUpdate<G>
+        ) {
+            let overwrite = (merged.config.emaOverwriteFrequency ?? 0) != 0
+            func move(_ slot: Slot<G>, _ zBase: Double, _ zPrevious: Double) {
+                let z = G(fromDouble: slot.z.asDouble + rate * (zBase - zPrevious))
+                slot.z = z
+                if !overwrite { slot.w = update.weight(z: z, n: slot.n) }
+            }
+            for s in merged.table.activeSlots() {
+                let zb = base.table.isActive(Int(s)) ? base.table.slot(s).z.asDouble : 0
+                let zp = previous.table.isActive(Int(s)) ? previous.table.slot(s).z.asDouble : 0
+                if zb != zp { move(merged.table.slot(s), zb, zp) }
+            }
+            if base.bias.z != previous.bias.z { move(merged.bias, base.bias.z.asDouble, previous.bias.z.asDouble) }
         }
 
         /// The model in precision `F`, once it is known to mean what the reference means.
