@@ -1,10 +1,10 @@
-# ftrl: make demo | test | dist | spark-test | sanitize | fuzz | mutate | bench | bench-compare BASELINE=DIR | quality | lint | install [PREFIX=/usr/local] | deps
+# ftrl: make demo | test | dist | spark-test | bench-spark | sanitize | fuzz | mutate | bench | bench-compare BASELINE=DIR | quality | lint | install [PREFIX=/usr/local] | deps
 SWIFT   ?= swift
 PREFIX  ?= /usr/local
 RELEASE := .build/release
 TOOLS   := ftrl-train ftrl-predict ftrl-model
 
-.PHONY: all deps build dist spark-deps spark-test demo test sanitize fuzz mutate bench bench-compare quality lint install clean
+.PHONY: all deps build dist spark-deps spark-test bench-spark demo test sanitize fuzz mutate bench bench-compare quality lint install clean
 
 all: build
 
@@ -111,6 +111,11 @@ bench: build
 bench-compare: build
 	@test -n "$(BASELINE)" || { echo "give BASELINE=DIR (a build's bin folder)"; exit 64; }
 	python3 Benchmarks/compare.py "$(BASELINE)"
+
+# The Spark driver on make bench's 1M-row log: logloss and time for K
+# partitions and R rounds against one plain run; scoring bytes compared.
+bench-spark: dist spark-deps
+	python3 Benchmarks/spark_bench.py
 
 # Holdout logloss at default settings against Vowpal Wabbit on ../shared/data's real logs.
 quality: build

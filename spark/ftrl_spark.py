@@ -335,6 +335,8 @@ def train(spark, inputs=None, dataframe=None, model=None, partitions=4, rounds=1
                 if top:
                     break
             merged = level.collect()
+            if not merged:
+                continue  # fewer rows than rounds: this round had none
             if len(merged) != 1:
                 raise RuntimeError("the merge tree ended with %d models" % len(merged))
             base = merged[0][1]
@@ -487,7 +489,10 @@ def main(argv=None):
             done = train(spark, inputs=None if df is not None else args.input, dataframe=df, model=args.model,
                          partitions=args.partitions, rounds=args.rounds, epochs=args.epochs, flags=tool_flags,
                          fanout=args.fanout, momentum=args.momentum, dist=args.dist, log=lambda s: print(s, file=sys.stderr))
-            print("ftrl-spark: model %s from %d rows" % (args.model, done["rows"]), file=sys.stderr)
+            import resource
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print("ftrl-spark: model %s from %d rows; driver (Python) peak memory %.0f MiB"
+                  % (args.model, done["rows"], peak), file=sys.stderr)
         else:
             predict(spark, args.model, args.input, args.output, flags=tool_flags, dist=args.dist)
     except Exception as e:  # noqa: BLE001 - the tool's message, not a Java stack
