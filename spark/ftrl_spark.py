@@ -117,8 +117,10 @@ def _read(path):
 
 
 def _check_model(data, what):
-    """Refuses bytes that are not a whole model file (never merge a partial model)."""
-    if len(data) < 16 or data[:8] != b"FTRLMODL":
+    """Refuses bytes that are not a whole model file (never merge a partial
+    model): the magic, and the CRC-32 of the file's last four bytes."""
+    import zlib
+    if len(data) < 16 or data[:8] != b"FTRLMODL" or zlib.crc32(data[:-4]) != int.from_bytes(data[-4:], "little"):
         raise ToolError("%s is not a complete model file (%d bytes)" % (what, len(data)))
     return data
 

@@ -134,6 +134,21 @@ class Prerequisites(unittest.TestCase):
         self.assertTrue(glob.glob(os.path.join(DIST, "lib", "libisal.so*")))
 
 
+class ModelBytesTests(unittest.TestCase):
+    def test_only_a_whole_model_is_taken_from_a_task(self):
+        work = tempfile.mkdtemp(prefix="ftrl-spark-test-")
+        try:
+            model = os.path.join(work, "m.ftrl")
+            tool("ftrl-train", "-q", "-m", model, *FLAGS, "-", stdin="".join(x + "\n" for x in a9a_lines(50)).encode())
+            data = open(model, "rb").read()
+            self.assertEqual(ftrl_spark._check_model(data, "whole"), data)
+            for broken in (data[:len(data) // 2], data[:-5] + data[-4:], data[:-1] + bytes([data[-1] ^ 1]), b""):
+                with self.assertRaises(ftrl_spark.ToolError):
+                    ftrl_spark._check_model(broken, "broken")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 class LocalModeTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
