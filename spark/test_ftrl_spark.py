@@ -95,6 +95,11 @@ def spark(master="local[2]"):
     return session
 
 
+def read(path, mode="rb"):
+    with open(path, mode) as f:
+        return f.read()
+
+
 def run_driver(args, env=None):
     full = dict(os.environ)
     full.update(env or {})
@@ -140,7 +145,7 @@ class ModelBytesTests(unittest.TestCase):
         try:
             model = os.path.join(work, "m.ftrl")
             tool("ftrl-train", "-q", "-m", model, *FLAGS, "-", stdin="".join(x + "\n" for x in a9a_lines(50)).encode())
-            data = open(model, "rb").read()
+            data = read(model)
             self.assertEqual(ftrl_spark._check_model(data, "whole"), data)
             for broken in (data[:len(data) // 2], data[:-5] + data[-4:], data[:-1] + bytes([data[-1] ^ 1]), b""):
                 with self.assertRaises(ftrl_spark.ToolError):
@@ -221,7 +226,7 @@ class LocalModeTests(unittest.TestCase):
         # A gzip'd input cut into several partitions.
         ftrl_spark.predict(self.spark, model, [A9A_TEST], out, dist=DIST)
         parts = sorted(glob.glob(os.path.join(out, "part-*")))
-        got = "".join(open(p).read() for p in parts)
+        got = "".join(read(p, "r") for p in parts)
         want = tool("ftrl-predict", "-m", model, A9A_TEST).decode()
         self.assertGreater(len(want), 0)
         self.assertEqual(got, want)
@@ -250,7 +255,7 @@ class LocalModeTests(unittest.TestCase):
                 f.write(",".join(v[c] for c in ["site", "hour", "click", "app"]) + "\n")
         plain = os.path.join(self.work, "plain.ftrl")
         tool("ftrl-train", "-q", "-m", plain, "--format", "csv", *flags, reordered)
-        self.assertEqual(open(out, "rb").read(), open(plain, "rb").read())
+        self.assertEqual(read(out), read(plain))
         scored = ftrl_spark.add_probability(table_df, out).collect()
         want = [float(x) for x in tool("ftrl-predict", "-m", out, reordered).decode().split()]
         self.assertEqual(len(scored), len(want))
@@ -306,7 +311,7 @@ class FaultTests(unittest.TestCase):
                            "--partitions", "3", "--rounds", "2", "--"] + FLAGS)
         self.assertEqual(done.returncode, 0, done.stderr[-3000:])
         self.assertTrue(os.path.isdir(marker), "the flaky tool never ran")
-        self.assertEqual(open(out, "rb").read(), replay(lines, None, 3, 2, FLAGS, self.work))
+        self.assertEqual(read(out), replay(lines, None, 3, 2, FLAGS, self.work))
 
     def test_a_bad_row_fails_the_job_with_the_file_and_line(self):
         lines = a9a_lines(1000)
@@ -329,12 +334,12 @@ class FaultTests(unittest.TestCase):
         done = run_driver(["train", "--master", "local-cluster[2,1,1024]", "--input", data, "--model", out,
                            "--partitions", "2", "--rounds", "3", "--dist", DIST, "--"] + FLAGS)
         self.assertEqual(done.returncode, 0, done.stderr[-3000:])
-        self.assertEqual(open(out, "rb").read(), replay(lines, None, 2, 3, FLAGS, self.work))
+        self.assertEqual(read(out), replay(lines, None, 2, 3, FLAGS, self.work))
         scores = os.path.join(self.work, "scores")
         done = run_driver(["predict", "--master", "local-cluster[2,1,1024]", "--model", out, "--input", data,
                            "--output", scores, "--dist", DIST])
         self.assertEqual(done.returncode, 0, done.stderr[-3000:])
-        got = "".join(open(p).read() for p in sorted(glob.glob(os.path.join(scores, "part-*"))))
+        got = "".join(read(p, "r") for p in sorted(glob.glob(os.path.join(scores, "part-*"))))
         self.assertEqual(got, tool("ftrl-predict", "-m", out, data).decode())
 
 
