@@ -87,10 +87,18 @@ public enum ModelMerge {
         var ordered: [(checksum: UInt32, path: String)] = []
         for p in paths { ordered.append((try ModelFile.storedChecksum(path: p), p)) }
         ordered.sort { ($0.checksum, $0.path) < ($1.checksum, $1.path) }
-        let first = try ModelFile.read(path: ordered[0].path)
-        let reference = base ?? first
+        // Without a base, the first input's settings are the reference: a fresh model of
+        // them, whose table is mapped but never touched, so that only one input is in
+        // memory at a time.
+        let reference: AnyModel
+        if let base {
+            reference = base
+        } else {
+            let config = try ModelFile.read(path: ordered[0].path).config
+            reference = try AnyModel(config: config)
+        }
         let job = Job(
-            paths: ordered.map(\.path), first: first, base: base, basePath: basePath,
+            paths: ordered.map(\.path), base: base, basePath: basePath,
             previous: previous.map { ($0, momentum!.previous, momentum!.rate) }, referencePath: basePath ?? ordered[0].path,
             output: output)
         return try reference.open(job)
@@ -99,7 +107,6 @@ public enum ModelMerge {
     /// The merge in the models' precision.
     private struct Job: ModelBody {
         let paths: [String]
-        let first: AnyModel
         let base: AnyModel?
         let basePath: String?
         let previous: (model: AnyModel, path: String, rate: Double)?
@@ -115,8 +122,8 @@ public enum ModelMerge {
             var bias = Contribution()
             var iterations = base?.iterations ?? 0
             var examples = base?.examples ?? 0
-            for (i, path) in paths.enumerated() {
-                let model = try typed(i == 0 ? first : try ModelFile.read(path: path), F.self, path, reference)
+            for path in paths {
+                let model = try typed(try ModelFile.read(path: path), F.self, path, reference)
                 if let base {
                     guard model.iterations >= base.iterations, model.examples >= base.examples else {
                         throw FTRLError(
