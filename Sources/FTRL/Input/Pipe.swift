@@ -6,7 +6,8 @@ import Foundation
 /// flat and a fast producer waits for a slow consumer.
 ///
 /// This is the one place where the input pipeline hands memory between
-/// threads, and so the one `@unchecked Sendable` of the pipeline. The
+/// threads, and so an `@unchecked Sendable` (with `Shared`, a lock around
+/// one small value). The
 /// invariant that makes it safe: a buffer belongs to exactly one side at a
 /// time. It is the producer's from `takeFree()` until `send(_:)`, the
 /// consumer's from `receive()` until `recycle(_:)`, and neither side touches

@@ -1,18 +1,32 @@
-import Synchronization
+import Foundation
 
 /// A value that several threads read and write under a lock: the stream's
-/// busy times and the column names the parse thread finds. Checked by the
-/// compiler (a `Mutex`), unlike `Pipe`'s hand-off of buffers.
-final class Shared<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
+/// busy times and the column names the parse thread finds.
+///
+/// Invariant (why `@unchecked Sendable` is sound): `stored` is touched only
+/// inside `lock`, in `value` and `update`, and `Value` is `Sendable`.
+/// `Synchronization.Mutex` would let the compiler check this, but it locks
+/// with atomics inside the prebuilt, uninstrumented Synchronization library,
+/// so ThreadSanitizer could not see its ordering and reported the guarded
+/// accesses as races (once in CI, when the decode and parse threads ended
+/// together). `NSLock` is a pthread mutex, which ThreadSanitizer does see.
+final class Shared<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
 
-    init(_ value: Value) { mutex = Mutex(value) }
+    init(_ value: Value) { stored = value }
 
     /// The current value.
-    var value: Value { mutex.withLock { $0 } }
+    var value: Value {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
+    }
 
     /// Changes the value under the lock.
     func update(_ change: (inout Value) -> Void) {
-        mutex.withLock { change(&$0) }
+        lock.lock()
+        defer { lock.unlock() }
+        change(&stored)
     }
 }
