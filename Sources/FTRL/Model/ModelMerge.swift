@@ -115,6 +115,11 @@ public enum ModelMerge {
 
         func run<F: FTRLScalar>(_ reference: Model<F>) throws(FTRLError) -> Summary {
             let base = try base.map { b throws(FTRLError) in try typed(b, F.self, basePath!, reference) }
+            let prev = try previous.map { p throws(FTRLError) in try typed(p.model, F.self, p.path, reference) }
+            if let prev, let base, prev.iterations > base.iterations || prev.examples > base.examples {
+                throw FTRLError(
+                    .usage, "\(previous!.path) has more steps or examples than the base \(basePath!): it is not the round before it")
+            }
             let config = reference.config
             let ema = config.useEMA
             let overwrite = (config.emaOverwriteFrequency ?? 0) != 0
@@ -139,9 +144,9 @@ public enum ModelMerge {
                 // The bias.
                 let b = model.bias
                 if !(base.map { same(b, $0.bias) && (!ema || $0.biasAverage == model.biasAverage) } ?? false) {
-                    bias.add(
-                        weight: counts.bias, w: b.w, n: b.n, z: b.z, average: ema ? model.biasAverage : 0,
-                        step: UInt32(truncatingIfNeeded: model.iterations))
+                    let average = ema ? model.biasAverage : 0
+                    bias.keep = (b.w.asDouble, b.n.asDouble, b.z.asDouble, average.asDouble, 0)
+                    bias.add(weight: counts.bias, w: b.w, n: b.n, z: b.z, average: average)
                 }
                 // The slots that changed from the base.
                 var changed = Sums()
@@ -153,14 +158,16 @@ public enum ModelMerge {
                     {
                         continue
                     }
+                    // The stored state, kept as it is when this is the one shard that changed the slot;
+                    // with EMA the sums take the average brought up to this shard's step.
                     var c = Contribution()
                     if ema {
-                        // The stored state, kept as it is when this is the one shard that changed the slot.
                         c.keep = (slot.w.asDouble, slot.n.asDouble, slot.z.asDouble, slot.average.asDouble, table.step(s).pointee)
                         let (w, a) = model.caughtUp(Int(s))
-                        c.add(weight: counts.count(of: s), w: w, n: slot.n, z: slot.z, average: a ?? 0, step: 0, keepState: false)
+                        c.add(weight: counts.count(of: s), w: w, n: slot.n, z: slot.z, average: a ?? 0)
                     } else {
-                        c.add(weight: counts.count(of: s), w: slot.w, n: slot.n, z: slot.z, average: 0, step: 0)
+                        c.keep = (slot.w.asDouble, slot.n.asDouble, slot.z.asDouble, 0, 0)
+                        c.add(weight: counts.count(of: s), w: slot.w, n: slot.n, z: slot.z, average: 0)
                     }
                     changed.append(s, c)
                 }
@@ -216,13 +223,7 @@ public enum ModelMerge {
                 if ema { merged.biasAverage = m.average }
                 counts.bias = bias.weight
             }
-            if let previous, let base {
-                let prev = try typed(previous.model, F.self, previous.path, reference)
-                guard prev.iterations <= base.iterations, prev.examples <= base.examples else {
-                    throw FTRLError(
-                        .usage,
-                        "\(previous.path) has more steps or examples than the base \(basePath!): it is not the round before it")
-                }
+            if let previous, let prev, let base {
                 applyMomentum(previous.rate, to: merged, base: base, previous: prev, update: update)
             }
             try ModelFile.write(merged, to: output, mergeCounts: counts.isTrivial ? nil : counts)
@@ -272,7 +273,7 @@ public enum ModelMerge {
             let differences = Setting.all.filter { $0.section != .run && $0.value(in: model.config) != $0.value(in: reference.config) }
             if !differences.isEmpty {
                 let named = differences.map {
-                    "\($0.key) (\($0.value(in: model.config).compact) in \(path), \($0.value(in: reference.config).compact) in \(referencePath))"
+                    "\($0.key) (\($0.value(in: model.config).rendered(indent: 0)) in \(path), \($0.value(in: reference.config).rendered(indent: 0)) in \(referencePath))"
                 }
                 throw FTRLError(.usage, "cannot merge models trained with different settings: " + named.joined(separator: "; "))
             }
@@ -297,8 +298,7 @@ public enum ModelMerge {
         /// The one contributor's state as stored (w, n, z, average, step), kept verbatim when it stays the only one.
         var keep: (w: Double, n: Double, z: Double, average: Double, step: UInt32)?
 
-        mutating func add<F: FTRLScalar>(weight c: UInt32, w: F, n: F, z: F, average: F, step: UInt32, keepState: Bool = true) {
-            if keepState { keep = (w.asDouble, n.asDouble, z.asDouble, average.asDouble, step) }
+        mutating func add<F: FTRLScalar>(weight c: UInt32, w: F, n: F, z: F, average: F) {
             let d = Double(c)
             weight += c
             contributors += 1

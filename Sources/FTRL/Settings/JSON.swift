@@ -239,14 +239,3 @@ public enum JSON: Equatable, Sendable {
         }
     }
 }
-
-extension JSON {
-    /// The value on one line, for messages.
-    public var compact: String {
-        rendered(indent: 0).split(separator: "\n").map { $0.trimmingPrefixSpaces }.joined(separator: " ")
-    }
-}
-
-extension Substring {
-    fileprivate var trimmingPrefixSpaces: Substring { drop { $0 == " " } }
-}
