@@ -203,12 +203,7 @@ def _schema(config):
 def _csv_field(v):
     if v is None:
         return ""
-    if isinstance(v, bool):
-        s = "1" if v else "0"
-    elif isinstance(v, float) and v == int(v) and abs(v) < 1e15:
-        s = repr(v)
-    else:
-        s = str(v)
+    s = ("1" if v else "0") if isinstance(v, bool) else str(v)
     if any(c in s for c in ',"\n\r'):
         s = '"' + s.replace('"', '""') + '"'
     return s
@@ -415,7 +410,7 @@ def predict(spark, model, inputs, output, flags=(), dist=None):
     """Scores text inputs with `model`; writes one probability per line, in
     input order, as Spark text output (part files in partition order) at `output`."""
     sc = spark.sparkContext
-    fmt, has_header = _schema(_driver_json(dist, ["ftrl-model", "info", model])["config"])
+    _, has_header = _schema(_driver_json(dist, ["ftrl-model", "info", model])["config"])
     name = _ship_model(sc, model)
     names = list(inputs)
     header, records = _text_lines(sc, names, has_header)
