@@ -11,11 +11,13 @@ Training cuts the rows into K contiguous partitions. In each of R rounds per
 pass, every partition streams its next slice of rows into `ftrl-train -`,
 resuming from the round's model; the K models are merged with
 `ftrl-model merge` in a tree on the executors (groups of about sqrt(K), as
-`treeReduce` does), so the driver holds one model at a time, and the merged
-model is broadcast to the next round. From the third round on, the top
-merge adds block momentum (`ftrl-model merge --momentum`, default 0.4):
-averaging alone throws away most of what the shards learn about frequent
-features (BENCHMARKS.md, "Merging shards"). Text inputs (LibSVM, CSV with a
+`treeReduce` does; `--rule average` below the top, whose counts let the top
+merge apply the default rule as one merge of all K would), so the driver
+holds one model at a time, and the merged model is broadcast to the next
+round. From the third round on, the top merge adds block momentum
+(`ftrl-model merge --momentum`, default 0.4): the average of the shards'
+moves of a common feature is about one shard's move, and momentum carries
+each round's progress on (BENCHMARKS.md, "Merging shards"). Text inputs (LibSVM, CSV with a
 header, headerless TSV; gzip'd or not) and DataFrames (a Parquet table:
 its columns become the CSV schema by name) both train.
 
@@ -140,11 +142,15 @@ def _train_slice(rows, header, base, flags, where, label):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _merge(models, base, previous=None, momentum=0.0):
+def _merge(models, base, top, previous=None, momentum=0.0):
     """Merges model bytes with `ftrl-model merge` (from `base`, or from
-    nothing), with block momentum from the `previous` round's base when given."""
-    moving = previous is not None and base is not None and momentum > 0
-    if len(models) == 1 and not moving:
+    nothing). Below the `top` of the tree with `--rule average`, which keeps
+    the counts that let the top merge apply the default rule as one merge of
+    all the shards would; at the top with block momentum from the `previous`
+    round's base when given. The top always runs: one model from below the
+    top holds averages that it turns into the rule's sums."""
+    moving = top and previous is not None and base is not None and momentum > 0
+    if len(models) == 1 and not top:
         return models[0]
     work = tempfile.mkdtemp(prefix="ftrl-spark-")
     try:
@@ -155,6 +161,8 @@ def _merge(models, base, previous=None, momentum=0.0):
             return path
         paths = [put("m%d.ftrl" % k, m) for k, m in enumerate(models)]
         command = [_tool("ftrl-model"), "merge", "-q", "-o", os.path.join(work, "out.ftrl")]
+        if not top:
+            command += ["--rule", "average"]
         if base is not None:
             command += ["--base", put("base.ftrl", base)]
         if moving:
@@ -326,7 +334,7 @@ def train(spark, inputs=None, dataframe=None, model=None, partitions=4, rounds=1
                 top = width == 1
 
                 def merge_group(g, base_value=base_value, previous_value=previous_value, top=top):
-                    return (g[0], _merge([m for _, m in sorted(g[1])], base_value.value if base_value else None,
+                    return (g[0], _merge([m for _, m in sorted(g[1])], base_value.value if base_value else None, top,
                                          previous_value.value if top and previous_value else None, momentum))
                 level = level.map(lambda t: (t[0] // fan, t)).groupByKey(numPartitions=max(1, width)).map(merge_group)
                 if top:

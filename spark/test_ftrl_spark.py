@@ -61,21 +61,26 @@ def replay(lines, header, partitions, rounds, flags, work, fanout=None, epochs=1
                 tool("ftrl-train", "-", "-q", "-m", out, *(["--resume", base] if base else []), *flags,
                      stdin=text.encode())
                 models.append((p, out))
+            # Groups of `fan` partitions merged with --rule average, level by level, up
+            # to the top merge (the default rule, and momentum), which always runs.
             level = models
+            width = partitions
             while True:
+                width = (width + fan - 1) // fan
+                top = width == 1
                 groups = {}
                 for p, m in level:
                     groups.setdefault(p // fan, []).append(m)
-                top = len(groups) == 1
                 moving = top and previous is not None and momentum > 0
                 level = []
                 for g in sorted(groups):
                     members = groups[g]
-                    if len(members) == 1 and not moving:
+                    if len(members) == 1 and not top:
                         level.append((g, members[0]))
                         continue
                     out = os.path.join(work, "m%d-%d-%d.ftrl" % (step, g, len(level)))
                     tool("ftrl-model", "merge", "-q", "-o", out, *(["--base", base] if base else []),
+                         *([] if top else ["--rule", "average"]),
                          *(["--momentum", repr(momentum), "--previous", previous] if moving else []), *members)
                     level.append((g, out))
                 if top:

@@ -11,6 +11,8 @@ struct ModelMergeTests {
     static let shardA = "1 1:1 2:1\n0 2:1 3:1\n1 1:1\n"
     static let shardB = "0 1:1 4:1\n1 2:1\n"
     static let shardC = "1 2:1 5:1\n0 1:1\n1 1:1 2:1\n0 5:1\n"
+    /// Slots 3 and 5: each in one other shard.
+    static let shardE = "1 3:1 5:1\n0 3:1\n"
     static let flags = ["-q", "--hash", "identity", "--bits", "4"]
 
     /// `ftrl-model state` as slot -> (w, n, z[, ema]), the bias under "bias".
@@ -125,15 +127,106 @@ struct ModelMergeTests {
         #expect(try Self.bytes(out2) == Self.bytes(resumed))
     }
 
-    @Test func aTreeOfMergesWeighsEveryShardOnce() throws {
+    /// z and n as the `state` listing prints them, summed in double precision.
+    static func sum(_ states: [[String: [Double]]], _ slot: String, _ field: Int) -> Double {
+        states.reduce(0.0) { $0 + Double(Float($1[slot]![field])) }
+    }
+
+    @Test func theChangesOfASlotThatOnlySomeShardsChangedAreSummed() throws {
+        let dir = try TemporaryDirectory()
+        let a = try Self.train(dir, "a", Self.shardA)
+        let b = try Self.train(dir, "b", Self.shardB)
+        let e = try Self.train(dir, "e", Self.shardE)
+        let (mixed, averaged) = (dir.path("mixed.ftrl"), dir.path("averaged.ftrl"))
+        let run = try Self.merge(["-o", mixed, a, b, e])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try Self.merge(["-o", averaged, "--rule", "average", a, b, e]).status == 0)
+        let (sa, sb, se, m, v) = (try Self.state(a), try Self.state(b), try Self.state(e), try Self.state(mixed), try Self.state(averaged))
+        // Slot 3 is in a and e, 2 of the 3 shards: from nothing, their z and n summed.
+        let (n3, z3) = (Float(Self.sum([sa, se], "3", 1)), Float(Self.sum([sa, se], "3", 2)))
+        #expect(Float(m["3"]![1]) == n3 && Float(m["3"]![2]) == z3)
+        #expect(Float(m["3"]![0]) == Self.weight(z: z3, n: n3))
+        // --rule average: their averages.
+        let (an3, az3) = (Float(Self.sum([sa, se], "3", 1) / 2), Float(Self.sum([sa, se], "3", 2) / 2))
+        #expect(Float(v["3"]![1]) == an3 && Float(v["3"]![2]) == az3)
+        #expect(Float(v["3"]![0]) == Self.weight(z: az3, n: an3))
+        // The bias, in every shard, is averaged by both rules; slot 4, in b only, kept.
+        for state in [m, v] {
+            let (n, z) = (Float(Self.sum([sa, sb, se], "bias", 1) / 3), Float(Self.sum([sa, sb, se], "bias", 2) / 3))
+            #expect(Float(state["bias"]![1]) == n && Float(state["bias"]![2]) == z)
+            #expect(state["4"]! == sb["4"]!)
+        }
+        // Slot 1 is in a and b: summed by the default rule.
+        #expect(Float(m["1"]![2]) == Float(Self.sum([sa, sb], "1", 2)))
+    }
+
+    @Test func fromABaseTheSumOfSomeShardsChangesIsAddedToTheBase() throws {
+        let dir = try TemporaryDirectory()
+        let base = try Self.train(dir, "base", Self.shardC)
+        var shards: [String] = []
+        for (name, rows) in [("a", Self.shardA), ("b", Self.shardB), ("e", Self.shardE)] {
+            let out = dir.path(name + ".ftrl")
+            #expect(
+                try Tools.run("ftrl-train", Self.flags + ["--resume", base, "-m", out, try dir.write(name + ".svm", rows)]).status == 0)
+            shards.append(out)
+        }
+        let out = dir.path("m.ftrl")
+        let run = try Self.merge(["-o", out, "--base", base] + shards)
+        #expect(run.status == 0, "\(run.stderr)")
+        let (s0, m) = (try Self.state(base), try Self.state(out))
+        let (sa, sb, se) = (try Self.state(shards[0]), try Self.state(shards[1]), try Self.state(shards[2]))
+        // Slot 5: in the base (from c's rows) and changed by e only: e's state.
+        #expect(m["5"]! == se["5"]!)
+        // Slot 1: changed by a and b, not e: the base's z and n plus both changes.
+        for field in [1, 2] {
+            let expected = Float(Self.sum([sa, sb], "1", field) - Double(Float(s0["1"]![field])))
+            #expect(Float(m["1"]![field]) == expected, "field \(field)")
+        }
+        #expect(Float(m["1"]![0]) == Self.weight(z: Float(m["1"]![2]), n: Float(m["1"]![1])))
+    }
+
+    /// Merges below the top of a tree take `--rule average`; the top merge
+    /// then gives what one merge of all the shards gives.
+    @Test func aTreeOfMergesGivesTheMergeOfAllTheShards() throws {
+        let dir = try TemporaryDirectory()
+        let a = try Self.train(dir, "a", Self.shardA)
+        let b = try Self.train(dir, "b", Self.shardB)
+        let c = try Self.train(dir, "c", Self.shardC)
+        let e = try Self.train(dir, "e", Self.shardE)
+        let (ae, bc, tree, flat, wrong) = (
+            dir.path("ae.ftrl"), dir.path("bc.ftrl"), dir.path("tree.ftrl"), dir.path("flat.ftrl"), dir.path("wrong.ftrl")
+        )
+        #expect(try Self.merge(["-o", ae, "--rule", "average", a, e]).status == 0)
+        #expect(try Self.merge(["-o", bc, "--rule", "average", b, c]).status == 0)
+        #expect(try Self.merge(["-o", tree, ae, bc]).status == 0)
+        #expect(try Self.merge(["-o", flat, a, e, b, c]).status == 0)
+        let (t, f) = (try Self.state(tree), try Self.state(flat))
+        #expect(Set(t.keys) == Set(f.keys))
+        for (slot, values) in f {
+            for k in 0..<3 {
+                #expect(abs(t[slot]![k] - values[k]) <= 1e-6 * max(1, abs(values[k])), "slot \(slot) field \(k)")
+            }
+        }
+        // Slot 3 (a and e, averaged in ae) and slot 5 (c and e, across the tree) are sums.
+        let (sa, sc, se) = (try Self.state(a), try Self.state(c), try Self.state(e))
+        #expect(abs(t["3"]![2] - Self.sum([sa, se], "3", 2)) <= 1e-6 * abs(t["3"]![2]))
+        #expect(abs(t["5"]![2] - Self.sum([sc, se], "5", 2)) <= 1e-6 * abs(t["5"]![2]))
+        #expect(try Self.info(tree)["examples"] as? Int == 3 + 2 + 4 + 2)
+        // Merged with the default rule below the top, ae holds a sum that the top would take for an average.
+        #expect(try Self.merge(["-o", ae, a, e]).status == 0)
+        #expect(try Self.merge(["-o", wrong, ae, bc]).status == 0)
+        #expect(abs(try Self.state(wrong)["3"]![2] - t["3"]![2]) > 1e-4)
+    }
+
+    @Test func aTreeOfAveragesWeighsEveryShardOnce() throws {
         let dir = try TemporaryDirectory()
         let a = try Self.train(dir, "a", Self.shardA)
         let b = try Self.train(dir, "b", Self.shardB)
         let c = try Self.train(dir, "c", Self.shardC)
         let (ab, tree, flat) = (dir.path("ab.ftrl"), dir.path("tree.ftrl"), dir.path("flat.ftrl"))
-        #expect(try Self.merge(["-o", ab, a, b]).status == 0)
-        #expect(try Self.merge(["-o", tree, ab, c]).status == 0)
-        #expect(try Self.merge(["-o", flat, a, b, c]).status == 0)
+        #expect(try Self.merge(["-o", ab, "--rule", "average", a, b]).status == 0)
+        #expect(try Self.merge(["-o", tree, "--rule", "average", ab, c]).status == 0)
+        #expect(try Self.merge(["-o", flat, "--rule", "average", a, b, c]).status == 0)
         let (t, f, sab, sc) = (try Self.state(tree), try Self.state(flat), try Self.state(ab), try Self.state(c))
         #expect(Set(t.keys) == Set(f.keys))
         for (slot, values) in f {

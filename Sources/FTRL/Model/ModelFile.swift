@@ -22,12 +22,13 @@ import Glibc
 ///               u32 slot, F w, F n, F z (ascending slots);
 ///               with EMA also: F average, u64 step it was last brought to
 ///
-/// and one optional section, written only by `ftrl-model merge`:
+/// and one optional section, written only by `ftrl-model merge --rule average`:
 ///
 ///     merged    u32 how many shards the bias averages, u64 M, then M x
 ///               u32 slot, u32 shards (ascending slots; only slots whose
 ///               count is not 1), so that merging merged models in a tree
-///               weighs each shard once (see `ModelMerge`)
+///               weighs each shard once and recovers the sums of their
+///               changes (see `ModelMerge`)
 ///
 /// A reader refuses a version or a kind it does not know, and a file
 /// without one of these sections; it skips a section whose name it does not

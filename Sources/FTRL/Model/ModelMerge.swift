@@ -24,15 +24,29 @@ public struct MergeCounts: Equatable, Sendable {
 /// Merges models trained on disjoint shards of a log, each from the same
 /// starting model (the base) or from nothing, into one resumable model.
 ///
-/// The rule, chosen by measurement (BENCHMARKS.md, "Merging shards"): each
-/// slot's `z` and `n` become their averages over the shards where the slot
-/// changed from the base, and `w` is recomputed from them as the update
-/// computes it, so the merged state is one the update could have made. A
-/// slot that changed in one shard only keeps that shard's state as it is; a
-/// slot no shard changed keeps the base's. With EMA, each shard's average is
-/// first brought up to that shard's step and the averages are averaged (the
-/// weights too when `ema_overwrite_frequency` is set, since `w` then does
-/// not follow from `z` and `n`). The bias is merged the same way.
+/// The rule, chosen by measurement (BENCHMARKS.md, "Merging shards"), per
+/// slot, by how many of the shards changed it from the base:
+/// - every shard: `z` and `n` become their averages over the shards. Each
+///   shard saw the feature often and moved it from the same start toward
+///   much the same place; summing would make that move K times.
+/// - some but not all: `z` and `n` become the base's plus the sum of the
+///   shards' changes. Such a feature is rare, the shards saw different
+///   examples of it, and each change is news the others lack.
+/// - one: that shard's state as it is (the sum of one change).
+/// - none: the base's state.
+///
+/// `w` is recomputed from the merged `z` and `n` as the update computes it,
+/// so the merged state is one the update could have made. With EMA, each
+/// shard's average is first brought up to that shard's step and the averages
+/// are averaged (the weights too when `ema_overwrite_frequency` is set, where
+/// `w` does not follow from `z` and `n`: then `w` is merged like `z`). The
+/// bias, which every shard changes, is averaged.
+///
+/// A tree of merges (as the Spark driver runs them) gives the rule of one
+/// merge of all the shards when every merge below the top uses
+/// `Rule.average`: that averages every changed slot and records in the
+/// merged model how many shards each average stands for (`MergeCounts`), so
+/// the top merge recovers the sums of the changes and the number of shards.
 ///
 /// Counters: `iterations` and `examples` are the base's plus every shard's
 /// own (the steps and examples the shards took after the base), as if one
@@ -48,14 +62,26 @@ public struct MergeCounts: Equatable, Sendable {
 /// that the progress of earlier rounds carries on instead of being averaged
 /// away. Measured in BENCHMARKS.md ("Merging shards").
 public enum ModelMerge {
+    /// How slots that several shards changed are merged.
+    public enum Rule: String, CaseIterable, Sendable {
+        /// Averaged where every shard changed the slot, the changes summed
+        /// where only some did (the default).
+        case mixed
+        /// Averaged wherever more than one shard changed the slot: for the
+        /// merges below the top of a tree, and the plain parameter average.
+        case average
+    }
+
     /// What a merge did, for its report.
     public struct Summary: Sendable {
         /// Models merged.
         public var inputs: Int
         /// Slots that some shard changed.
         public var changedSlots: Int
-        /// Of those, the slots more than one shard changed (averaged).
+        /// Of those, the slots more than one shard changed: averaged (every
+        /// shard changed them, or `Rule.average`) and summed (some did).
         public var averagedSlots: Int
+        public var summedSlots: Int
         /// Active slots of the merged model.
         public var activeSlots: Int
         /// The merged model's counters.
@@ -71,10 +97,12 @@ public enum ModelMerge {
     ///   weights mean differ; a model has fewer steps than the base), naming
     ///   the difference and the files; .data or .noInput for a model file
     ///   that cannot be read; .io when the output cannot be written.
+    /// - Parameter rule: how slots several shards changed are merged.
     /// - Parameter momentum: the block momentum and the previous round's base
     ///   (needs `basePath`); nil for none.
     public static func merge(
-        paths: [String], base basePath: String?, momentum: (rate: Double, previous: String)? = nil, output: String
+        paths: [String], base basePath: String?, rule: Rule = .mixed, momentum: (rate: Double, previous: String)? = nil,
+        output: String
     ) throws(FTRLError) -> Summary {
         guard !paths.isEmpty else { throw FTRLError(.usage, "nothing to merge: give one or more model files") }
         if let momentum {
@@ -98,7 +126,7 @@ public enum ModelMerge {
             reference = try AnyModel(config: config)
         }
         let job = Job(
-            paths: ordered.map(\.path), base: base, basePath: basePath,
+            paths: ordered.map(\.path), base: base, basePath: basePath, rule: rule,
             previous: previous.map { ($0, momentum!.previous, momentum!.rate) }, referencePath: basePath ?? ordered[0].path,
             output: output)
         return try reference.open(job)
@@ -109,6 +137,7 @@ public enum ModelMerge {
         let paths: [String]
         let base: AnyModel?
         let basePath: String?
+        let rule: Rule
         let previous: (model: AnyModel, path: String, rate: Double)?
         let referencePath: String
         let output: String
@@ -127,6 +156,7 @@ public enum ModelMerge {
             var bias = Contribution()
             var iterations = base?.iterations ?? 0
             var examples = base?.examples ?? 0
+            var shards: UInt32 = 0  // the shards that took a step, each merged model counting the shards it stands for
             for path in paths {
                 let model = try typed(try ModelFile.read(path: path), F.self, path, reference)
                 if let base {
@@ -141,6 +171,7 @@ public enum ModelMerge {
                 examples += model.examples - (base?.examples ?? 0)
                 if model.iterations == (base?.iterations ?? 0) { continue }  // no step taken: nothing changed
                 let counts = model.mergeCounts ?? MergeCounts()
+                shards += counts.bias
                 // The bias.
                 let b = model.bias
                 if !(base.map { same(b, $0.bias) && (!ema || $0.biasAverage == model.biasAverage) } ?? false) {
@@ -197,26 +228,50 @@ public enum ModelMerge {
                 merged.biasAverage = base.biasAverage
                 counts.bias = 0
             }
-            func state(_ c: Contribution) -> (w: F, n: F, z: F, average: F, step: UInt32) {
-                if let keep = c.keep, c.contributors == 1 {
+            /// The merged state of a slot (or the bias) whose state in the base is `from`.
+            func state(_ c: Contribution, from: (w: Double, n: Double, z: Double)) -> (w: F, n: F, z: F, average: F, step: UInt32) {
+                // Summed where only some of the shards changed the slot: one merged model
+                // standing for several of them (a tree) holds their average, not their sum.
+                let summing = rule == .mixed && c.weight < shards
+                if let keep = c.keep, c.contributors == 1, !summing || c.weight == 1 {
                     return (F(fromDouble: keep.w), F(fromDouble: keep.n), F(fromDouble: keep.z), F(fromDouble: keep.average), keep.step)
                 }
                 let total = Double(c.weight)
-                let n = F(fromDouble: c.n / total)
-                let z = F(fromDouble: c.z / total)
-                let w = overwrite ? F(fromDouble: c.w / total) : update.weight(z: z, n: n)
+                let n: F
+                let z: F
+                var w: F
+                if summing {
+                    // The base plus the sum of the changes: sum - (count - 1) * base.
+                    n = F(fromDouble: c.n - (total - 1) * from.n)
+                    z = F(fromDouble: c.z - (total - 1) * from.z)
+                    w = F(fromDouble: c.w - (total - 1) * from.w)
+                } else {
+                    n = F(fromDouble: c.n / total)
+                    z = F(fromDouble: c.z / total)
+                    w = F(fromDouble: c.w / total)
+                }
+                if !overwrite { w = update.weight(z: z, n: n) }
                 return (w, n, z, F(fromDouble: c.average / total), step)
             }
+            func baseState(_ s: UInt32) -> (w: Double, n: Double, z: Double) {
+                guard let base, base.table.isActive(Int(s)) else { return (0, 0, 0) }
+                let slot = base.table.slot(s)
+                return (slot.w.asDouble, slot.n.asDouble, slot.z.asDouble)
+            }
             var averaged = 0
+            var summed = 0
             for (k, s) in sums.slots.enumerated() {
                 let c = sums.contributions[k]
-                let m = state(c)
+                let m = state(c, from: baseState(s))
                 merged.table.restore(slot: Int(s), w: m.w, n: m.n, z: m.z, average: m.average, step: m.step)
-                if c.contributors > 1 { averaged += 1 }
+                if c.weight > 1 {
+                    if rule == .mixed && c.weight < shards { summed += 1 } else { averaged += 1 }
+                }
                 if c.weight != 1 { counts.slots[s] = c.weight }
             }
             if bias.contributors > 0 {
-                let m = state(bias)
+                let b = base?.bias
+                let m = state(bias, from: (b?.w.asDouble ?? 0, b?.n.asDouble ?? 0, b?.z.asDouble ?? 0))
                 merged.bias.w = m.w
                 merged.bias.n = m.n
                 merged.bias.z = m.z
@@ -226,9 +281,10 @@ public enum ModelMerge {
             if let previous, let prev, let base {
                 applyMomentum(previous.rate, to: merged, base: base, previous: prev, update: update)
             }
-            try ModelFile.write(merged, to: output, mergeCounts: counts.isTrivial ? nil : counts)
+            // Only averages can be weighed again by a merge above: a mixed merge is the top of its tree.
+            try ModelFile.write(merged, to: output, mergeCounts: counts.isTrivial || rule == .mixed ? nil : counts)
             return Summary(
-                inputs: paths.count, changedSlots: sums.slots.count, averagedSlots: averaged,
+                inputs: paths.count, changedSlots: sums.slots.count, averagedSlots: averaged, summedSlots: summed,
                 activeSlots: merged.table.activeCount, iterations: iterations, examples: examples)
         }
 
