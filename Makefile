@@ -1,10 +1,10 @@
-# ftrl: make demo | test | dist | spark-test | bench-spark | sanitize | fuzz | mutate | bench | bench-compare BASELINE=DIR | quality | lint | install [PREFIX=/usr/local] | deps
+# ftrl: make demo | test | dist | spark-test | bench-spark | bench-search | sanitize | fuzz | mutate | bench | bench-compare BASELINE=DIR | quality | lint | install [PREFIX=/usr/local] | deps
 SWIFT   ?= swift
 PREFIX  ?= /usr/local
 RELEASE := .build/release
 TOOLS   := ftrl-train ftrl-predict ftrl-model
 
-.PHONY: all deps build dist spark-deps spark-test bench-spark demo test sanitize fuzz mutate bench bench-compare quality lint install clean
+.PHONY: all deps build dist spark-deps spark-test bench-spark bench-search demo test sanitize fuzz mutate bench bench-compare quality lint install clean
 
 all: build
 
@@ -116,6 +116,10 @@ bench-compare: build
 # partitions and R rounds against one plain run; scoring bytes compared.
 bench-spark: dist spark-deps
 	python3 Benchmarks/spark_bench.py
+
+# A search of settings (six learning rates, auto) against one, on make bench's log.
+bench-search: build
+	python3 Benchmarks/search_bench.py
 
 # Holdout logloss at default settings against Vowpal Wabbit on ../shared/data's real logs.
 quality: build

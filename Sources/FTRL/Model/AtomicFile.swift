@@ -77,6 +77,31 @@ public enum AtomicFile {
         }
     }
 
+    /// Writes `bytes` to `path` atomically (a report, a JSON summary).
+    /// - Throws: `FTRLError` (.usage for a path that is no regular file, .io otherwise).
+    public static func write(_ bytes: [UInt8], to path: String, role: String) throws(FTRLError) {
+        let target = try target(of: path, role: role)
+        let (fd, temporary) = try createTemporary(beside: target, reportAs: path)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, bytes.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 {
+                let reason = String(cString: strerror(errno))
+                close(fd)
+                unlink(temporary)
+                throw FTRLError(.io, "write failed: \(reason)", path: path)
+            }
+            done += n
+        }
+        if fsync(fd) != 0 || close(fd) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw FTRLError(.io, "write failed: \(reason)", path: path)
+        }
+        try commit(temporary, to: target, reportAs: path)
+    }
+
     /// Fails early, before any long work, when `path` could not be written:
     /// makes and removes a temporary file beside its target.
     /// - Throws: `FTRLError` (.usage for a path that is no regular file, .io otherwise).

@@ -22,9 +22,16 @@ public final class Model<F: FTRLScalar> {
     /// A fresh model: every weight 0.
     /// - Parameter config: the settings; its `dtype` must match `F`.
     /// - Throws: `FTRLError` when the table cannot be allocated.
-    public init(config: FTRLConfig) throws(FTRLError) {
+    public convenience init(config: FTRLConfig) throws(FTRLError) {
+        self.init(config: config, table: try WeightTable(bits: config.bits, withEMA: config.useEMA))
+    }
+
+    /// A fresh model on `table` (one of `WeightTable.interleaved`), whose
+    /// bits and EMA must be the config's.
+    init(config: FTRLConfig, table: WeightTable<F>) {
+        precondition(table.bits == config.bits && table.hasEMA == config.useEMA)
         self.config = config
-        table = try WeightTable(bits: config.bits, withEMA: config.useEMA)
+        self.table = table
         let storage = UnsafeMutablePointer<F>.allocate(capacity: Slot<F>.scalars)
         storage.initialize(repeating: 0, count: Slot<F>.scalars)
         bias = Slot(storage)
@@ -99,6 +106,19 @@ public final class Model<F: FTRLScalar> {
             m += table.weight(slots[j]) * F(fromDouble: values[j])
         }
         return m + bias.w
+    }
+
+    /// The log-odds from the exported weights (the moving averages with
+    /// EMA) without changing the model: for scoring a model that goes on
+    /// training, as a search does between epochs.
+    @inline(__always)
+    public func exportedMargin(_ block: ExampleBlock, _ e: Int) -> F {
+        guard config.useEMA && !isFinalizedForScoring else { return margin(block, e) }
+        var m: F = 0
+        for j in block.offsets[e]..<block.offsets[e + 1] {
+            m += exportedWeight(Int(block.slots[j])) * F(fromDouble: block.values[j])
+        }
+        return m + exportedBias
     }
 }
 

@@ -26,12 +26,15 @@ public final class WeightTable<F: FTRLScalar> {
     /// Bytes per slot: 4 scalars, or with EMA 4 scalars and a 32-bit step
     /// (padded to the scalar's alignment).
     let slotBytes: Int
+    /// Bytes from one slot to the next: `slotBytes`, or for tables laid out
+    /// side by side (`interleaved`) `slotBytes` times their number.
+    let stride: Int
     /// Whether slots hold moving averages.
     public let hasEMA: Bool
-    private let mappedBytes: Int
-    /// The helper threads that fault pages in; `deinit` waits for them.
-    private let populating = DispatchGroup()
-    private var prefaulted = false
+    /// The memory, shared by interleaved tables.
+    private let mapping: TableMapping
+    /// This table's share of the mapping.
+    private var mappedBytes: Int { mapping.bytes / mapping.tables }
 
     /// Allocates a table of zeroed slots.
     /// - Parameters:
@@ -44,26 +47,31 @@ public final class WeightTable<F: FTRLScalar> {
         hasEMA = withEMA
         let scalar = MemoryLayout<F>.stride
         slotBytes = withEMA ? Slot<F>.scalars * scalar + max(4, scalar) : Slot<F>.scalars * scalar
-        let bytes = slotCount * slotBytes
-        raw = try Self.map(bytes, bits)
-        mappedBytes = Self.rounded(bytes)
+        stride = slotBytes
+        mapping = try TableMapping(bytes: slotCount * slotBytes, tables: 1, bits: bits)
+        raw = mapping.base
     }
 
-    private static func rounded(_ bytes: Int) -> Int { (bytes + 4095) & ~4095 }
-
-    private static func map(_ bytes: Int, _ bits: Int) throws(FTRLError) -> UnsafeMutableRawPointer {
-        // Transparent huge pages were measured and dropped: after another big
-        // process the kernel's compaction stalled first touches, 0.2-0.6 s per 1M rows.
-        let raw = mmap(nil, rounded(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
-        guard let raw, raw != MAP_FAILED else {
-            throw FTRLError(.usage, "cannot allocate \(bytes >> 20) MiB for a table of 2^\(bits) slots (lower --bits)")
-        }
-        return raw
+    private init(bits: Int, withEMA: Bool, mapping: TableMapping, index: Int) {
+        self.bits = bits
+        slotCount = 1 << bits
+        hasEMA = withEMA
+        let scalar = MemoryLayout<F>.stride
+        slotBytes = withEMA ? Slot<F>.scalars * scalar + max(4, scalar) : Slot<F>.scalars * scalar
+        stride = slotBytes * mapping.tables
+        self.mapping = mapping
+        raw = mapping.base + index * slotBytes
     }
 
-    deinit {
-        populating.wait()
-        munmap(raw, mappedBytes)
+    /// `count` tables of zeroed slots in one buffer, slot i of each beside
+    /// slot i of the others: settings trained on the same examples touch the
+    /// same slots, so one cache line serves them all (a search of settings).
+    /// - Throws: `FTRLError` when the memory cannot be had.
+    public static func interleaved(count: Int, bits: Int, withEMA: Bool) throws(FTRLError) -> [WeightTable<F>] {
+        let scalar = MemoryLayout<F>.stride
+        let slotBytes = withEMA ? Slot<F>.scalars * scalar + max(4, scalar) : Slot<F>.scalars * scalar
+        let mapping = try TableMapping(bytes: count * (slotBytes << bits), tables: count, bits: bits)
+        return (0..<count).map { WeightTable(bits: bits, withEMA: withEMA, mapping: mapping, index: $0) }
     }
 
     /// Faults the table's pages in on helper threads while input starts to
@@ -72,60 +80,56 @@ public final class WeightTable<F: FTRLScalar> {
     /// rows at 24 bits). MADV_POPULATE_WRITE never changes what a page
     /// holds, so it cannot race with the trainer's writes.
     func prefault() {
-        if prefaulted { return }
-        prefaulted = true
-        let bytes = mappedBytes
-        if bytes >= 16 << 20 {
-            populating.enter()
-            let address = Int(bitPattern: raw)
-            let thread = Thread { [populating] in
-                let step = 8 << 20
-                var offset = 0
-                while offset < bytes {
-                    let length = min(step, bytes - offset)
-                    if madvise(UnsafeMutableRawPointer(bitPattern: address + offset), length, 23 /* MADV_POPULATE_WRITE */) != 0 {
-                        break
-                    }
-                    offset += length
-                }
-                populating.leave()
-            }
-            thread.start()
-        }
+        mapping.prefault()
     }
 
     /// Refuses, before training touches the whole table, a table whose
     /// pages not yet in memory would not fit in the memory available.
     /// - Throws: `FTRLError` (.usage) with the size needed and a `--bits` that fits.
     public func checkMemoryForTraining() throws(FTRLError) {
-        guard let (available, source) = MemoryBudget.available() else { return }
+        try Self.checkMemoryForTraining([self])
+    }
+
+    /// Refuses, before training touches them, tables (of one size: a search's
+    /// settings) whose pages not yet in memory would not fit together in the
+    /// memory available.
+    /// - Throws: `FTRLError` (.usage) with the size needed and a `--bits` that fits.
+    public static func checkMemoryForTraining(_ tables: [WeightTable<F>]) throws(FTRLError) {
+        guard let first = tables.first, let (available, source) = MemoryBudget.available() else { return }
         let margin = 64 << 20
-        let resident = residentBytes()
-        if mappedBytes - resident + margin <= available { return }
-        var fits = bits
-        while fits > 1 && (slotBytes << fits) - min(resident, slotBytes << fits) + margin > available { fits -= 1 }
+        let resident = tables.reduce(0) { $0 + $1.residentBytes() } / tables.count
+        let needed = tables.count * first.mappedBytes
+        if tables.count * (first.mappedBytes - resident) + margin <= available { return }
+        var fits = first.bits
+        while fits > 1 && tables.count * ((first.slotBytes << fits) - min(resident, first.slotBytes << fits)) + margin > available {
+            fits -= 1
+        }
+        let what =
+            tables.count == 1
+            ? "a table of 2^\(first.bits) slots needs \(needed >> 20) MiB"
+            : "\(tables.count) settings need \(tables.count) tables of 2^\(first.bits) slots, \(needed >> 20) MiB"
         throw FTRLError(
             .usage,
-            "a table of 2^\(bits) slots needs \(mappedBytes >> 20) MiB, but only \(available >> 20) MiB of memory is available "
-                + "(\(source)); lower --bits to \(fits) or less, or free memory")
+            "\(what), but only \(available >> 20) MiB of memory is available (\(source)); lower --bits to \(fits) or less, "
+                + (tables.count == 1 ? "" : "search fewer settings, ") + "or free memory")
     }
 
     /// The bytes of the table already in memory (after loading a model).
     private func residentBytes() -> Int {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let pages = (mappedBytes + page - 1) / page
+        let pages = (mapping.bytes + page - 1) / page
         var vector = [UInt8](repeating: 0, count: pages)
-        let rc = vector.withUnsafeMutableBufferPointer { mincore(raw, mappedBytes, $0.baseAddress) }
+        let rc = vector.withUnsafeMutableBufferPointer { mincore(mapping.base, mapping.bytes, $0.baseAddress) }
         if rc != 0 { return 0 }
         var resident = 0
         for v in vector where v & 1 != 0 { resident += 1 }
-        return resident * page
+        return resident * page / mapping.tables
     }
 
     /// The state of slot `index` (see `Slot` for its fields).
     @inline(__always)
     public func slot(_ index: UInt32) -> Slot<F> {
-        let offset: Int = Int(index) &* slotBytes
+        let offset: Int = Int(index) &* stride
         return Slot((raw + offset).assumingMemoryBound(to: F.self))
     }
 
@@ -133,7 +137,7 @@ public final class WeightTable<F: FTRLScalar> {
     /// last brought to; 0 for a slot never active.
     @inline(__always)
     func step(_ slot: UInt32) -> UnsafeMutablePointer<UInt32> {
-        let offset: Int = Int(slot) &* slotBytes &+ Slot<F>.scalars &* MemoryLayout<F>.stride
+        let offset: Int = Int(slot) &* stride &+ Slot<F>.scalars &* MemoryLayout<F>.stride
         return (raw + offset).assumingMemoryBound(to: UInt32.self)
     }
 
@@ -146,7 +150,7 @@ public final class WeightTable<F: FTRLScalar> {
     /// Asks the CPU to bring `slot` into cache (both lines when it spans two).
     @inline(__always)
     func prefetch(_ slot: UInt32) {
-        let offset: Int = Int(slot) &* slotBytes
+        let offset: Int = Int(slot) &* stride
         let p = raw + offset
         ftrl_prefetch(p)
         if hasEMA { ftrl_prefetch(p + (slotBytes - 1)) }
@@ -184,6 +188,60 @@ public final class WeightTable<F: FTRLScalar> {
             self.step(UInt32(slot)).pointee = step
         } else {
             s.mark = 1
+        }
+    }
+}
+
+/// The anonymous memory of one table, or of tables laid out side by side:
+/// unmapped when the last table using it goes.
+private final class TableMapping: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
+    /// Mapped bytes (whole pages) and the tables sharing them.
+    let bytes: Int
+    let tables: Int
+    /// The helper thread that faults pages in; `deinit` waits for it.
+    private let populating = DispatchGroup()
+    private var prefaulted = false
+
+    init(bytes wanted: Int, tables: Int, bits: Int) throws(FTRLError) {
+        bytes = (wanted + 4095) & ~4095
+        self.tables = tables
+        // Transparent huge pages were measured and dropped: after another big
+        // process the kernel's compaction stalled first touches, 0.2-0.6 s per 1M rows.
+        let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let raw, raw != MAP_FAILED else {
+            let what = tables == 1 ? "a table" : "\(tables) tables"
+            throw FTRLError(.usage, "cannot allocate \(wanted >> 20) MiB for \(what) of 2^\(bits) slots (lower --bits)")
+        }
+        base = raw
+    }
+
+    deinit {
+        populating.wait()
+        munmap(base, bytes)
+    }
+
+    /// See `WeightTable.prefault()`.
+    func prefault() {
+        if prefaulted { return }
+        prefaulted = true
+        let bytes = self.bytes
+        if bytes >= 16 << 20 {
+            populating.enter()
+            let address = Int(bitPattern: base)
+            let thread = Thread { [populating] in
+                let step = 8 << 20
+                var offset = 0
+                while offset < bytes {
+                    let length = min(step, bytes - offset)
+                    if madvise(UnsafeMutableRawPointer(bitPattern: address + offset), length, 23 /* MADV_POPULATE_WRITE */) != 0 {
+                        break
+                    }
+                    offset += length
+                }
+                populating.leave()
+            }
+            thread.start()
         }
     }
 }

@@ -104,7 +104,13 @@ public final class Trainer<F: FTRLScalar> {
     /// - Throws: `FTRLError` when a step diverges or a schedule's rate is unusable;
     ///   the model is then partly trained and should not be saved.
     public func feed(_ block: ExampleBlock, weights: UnsafeBufferPointer<Double>? = nil) throws(FTRLError) -> Fed {
-        let fed = try run(block, weights: weights, batch: &batch)
+        try feed(block, examples: 0..<block.count, weights: weights)
+    }
+
+    /// Learns from the examples `examples` of `block`, in order (`weights`,
+    /// when given, is indexed as the whole block's).
+    public func feed(_ block: ExampleBlock, examples: Range<Int>, weights: UnsafeBufferPointer<Double>? = nil) throws(FTRLError) -> Fed {
+        let fed = try run(block, examples, weights: weights, batch: &batch)
         model.examples = startExamples &+ consumed
         return fed
     }
@@ -125,7 +131,9 @@ public final class Trainer<F: FTRLScalar> {
 
     /// Feeds one block into `current` (passed in, so that the hot loop works
     /// on a local batch without exclusivity checks on class storage).
-    private func run(_ block: ExampleBlock, weights: UnsafeBufferPointer<Double>?, batch current: inout Batch) throws(FTRLError) -> Fed {
+    private func run(
+        _ block: ExampleBlock, _ range: Range<Int>, weights: UnsafeBufferPointer<Double>?, batch current: inout Batch
+    ) throws(FTRLError) -> Fed {
         let table = model.table
         let bias = model.bias
         let slots = block.slots
@@ -133,16 +141,16 @@ public final class Trainer<F: FTRLScalar> {
         let offsets = block.offsets
         let labels = block.labels
         let rowWeights = block.hasWeights ? block.weights : nil
-        let count = block.count
+        let end = range.upperBound
         let batchSize = self.batchSize
         let watchSignals = stopsOnSignal
         let lazyOverwrite = self.lazyOverwrite
         var lossSum = 0.0
-        for e in 0..<count {
+        for e in range {
             if watchSignals && current.examples == 0 && ftrl_stop_signal() != 0 {
-                return Fed(examples: e, logLossSum: lossSum)
+                return Fed(examples: e - range.lowerBound, logLossSum: lossSum)
             }
-            if e + 1 < count {
+            if e + 1 < end {
                 for j in offsets[e + 1]..<offsets[e + 2] { table.prefetch(slots[j]) }
             }
             let lo = offsets[e]
@@ -177,7 +185,7 @@ public final class Trainer<F: FTRLScalar> {
             consumed &+= 1
             if current.examples == batchSize { try step(&current) }
         }
-        return Fed(examples: count, logLossSum: lossSum)
+        return Fed(examples: range.count, logLossSum: lossSum)
     }
 
     /// Applies the batch's gradient: one step.

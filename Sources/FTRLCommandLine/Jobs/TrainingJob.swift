@@ -22,6 +22,16 @@ public struct TrainingJob {
         public var checkpointPath: String?
         /// Stop gracefully on SIGINT/SIGTERM, writing the model (the command-line tool's behaviour).
         public var stopsOnSignal = false
+        /// Settings given several values: every combination is trained (a search).
+        public var searchAxes: [(setting: Setting, values: [Double])] = []
+        /// Files scored after each epoch (ranking a search; keeping the best epoch).
+        public var validationPaths: [String] = []
+        /// Epochs without a better validation logloss after which a setting stops.
+        public var patience = 2
+        /// Where every searched setting's model goes.
+        public var modelsDirectory: String?
+        /// Where the search's results go as JSON.
+        public var searchJSONPath: String?
         public init() {}
     }
 
@@ -37,6 +47,11 @@ public struct TrainingJob {
     /// - Returns: the config and, when resuming, the model.
     /// - Throws: `FTRLError` (.usage) for invalid or conflicting settings.
     public func resolve() throws(FTRLError) -> (FTRLConfig, AnyModel?) {
+        try resolve(options.overrides, quiet: options.quiet)
+    }
+
+    /// `resolve()` with `overrides` in place of the flags' (a search's setting).
+    func resolve(_ overrides: ConfigOverrides, quiet: Bool) throws(FTRLError) -> (FTRLConfig, AnyModel?) {
         var config = FTRLConfig()
         var resumed: AnyModel?
         if let resume = options.resumePath {
@@ -47,7 +62,7 @@ public struct TrainingJob {
             let model = try ModelFile.read(path: resume)
             config = model.config
             var probe = config
-            let changed = try options.overrides.apply(to: &probe)
+            let changed = try overrides.apply(to: &probe)
             let refused = changed.filter { Setting.named($0)?.changesMeaning == true }
             if !refused.isEmpty {
                 throw FTRLError(
@@ -63,7 +78,7 @@ public struct TrainingJob {
             }
         }
         // The format a file name implies, unless a flag, a config or the model says.
-        if resumed == nil && options.overrides.given(.format) == nil && options.overrides.preset == nil
+        if resumed == nil && overrides.given(.format) == nil && overrides.preset == nil
             && config.schema.format == .libsvm
         {
             let implied = Set(options.inputs.filter { $0 != "-" }.map { InputFormat.implied(by: $0) })
@@ -74,8 +89,8 @@ public struct TrainingJob {
                 config.schema.format = format
             }
         }
-        let changed = try options.overrides.apply(to: &config)
-        if resumed != nil && !changed.isEmpty && !options.quiet {
+        let changed = try overrides.apply(to: &config)
+        if resumed != nil && !changed.isEmpty && !quiet {
             printError("ftrl-train: resuming with \(changed.joined(separator: ", ")) overridden by the command line")
         }
         if options.exampleWeightsPath != nil { config.exampleWeights = true }
@@ -107,6 +122,7 @@ public struct TrainingJob {
     /// - Throws: `FTRLError`; the model file at `-m` is then untouched.
     @discardableResult
     public func run() throws(FTRLError) -> Int32 {
+        if !options.searchAxes.isEmpty || !options.validationPaths.isEmpty { return try search() }
         let (config, resumed) = try resolve()
         if config.exampleWeights && options.exampleWeightsPath == nil {
             throw FTRLError(.usage, "the config sets example_weights but no --example-weights FILE was given")
@@ -129,13 +145,13 @@ public struct TrainingJob {
     /// Fails before any training when the model or checkpoint could not be
     /// written, or when writing one would destroy a file the run reads (the
     /// same file under another name, a hard link or a symlink included).
-    private func checkOutputs() throws(FTRLError) {
+    func checkOutputs() throws(FTRLError) {
         var read: [(String, FileIdentity)] = []
-        for path in inputs + [options.exampleWeightsPath, options.configPath].compactMap({ $0 }) {
+        for path in inputs + options.validationPaths + [options.exampleWeightsPath, options.configPath].compactMap({ $0 }) {
             if let id = FileIdentity(path: path) { read.append((path, id)) }
         }
         var written: [(path: String, target: String, id: FileIdentity?)] = []
-        for (flag, path) in [("-m", options.modelPath), ("--checkpoint", checkpointPath)] {
+        for (flag, path) in [("-m", options.modelPath), ("--checkpoint", checkpointPath), ("--search-json", options.searchJSONPath)] {
             guard let path else { continue }
             try AtomicFile.checkWritable(path, role: flag)
             let target = try AtomicFile.target(of: path, role: flag)

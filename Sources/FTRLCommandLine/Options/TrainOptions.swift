@@ -115,30 +115,59 @@ public struct HashingOptions: ParsableArguments {
     }
 }
 
+/// A number flag's value, or several to search (`0.05,0.1,0.2`), or `auto`
+/// (the learning rate's documented grid).
+public struct SearchValues: ExpressibleByArgument, Sendable {
+    public var values: [Double]
+    public var auto = false
+
+    public init?(argument: String) {
+        if argument == "auto" {
+            values = SettingsSearch.autoLearningRates
+            auto = true
+            return
+        }
+        guard let list = try? numberList(argument), !list.isEmpty else { return nil }
+        values = list
+    }
+}
+
+extension ArgumentHelp {
+    /// A setting's help, saying that it takes a list to search.
+    static func searchable(_ setting: Setting, auto: Bool = false) -> ArgumentHelp {
+        var help = ArgumentHelp.setting(setting)
+        help.abstract +=
+            " Several, comma-separated, train one model each on one parse of the input"
+            + (auto ? "; auto searches \(SettingsSearch.autoLearningRates.map { JSON.format($0) }.joined(separator: ","))." : ".")
+        help.valueName = setting.valueName + (auto ? "[,...]|auto" : "[,...]")
+        return help
+    }
+}
+
 /// The optimizer: the Keras `Ftrl` hyper-parameters.
 public struct OptimizerOptions: ParsableArguments {
     public init() {}
 
-    @Option(name: .setting(.learningRate), parsing: .unconditional, help: .setting(.learningRate))
-    var learningRate: Double?
+    @Option(name: .setting(.learningRate), parsing: .unconditional, help: .searchable(.learningRate, auto: true))
+    var learningRate: SearchValues?
 
-    @Option(name: .setting(.learningRatePower), parsing: .unconditional, help: .setting(.learningRatePower))
-    var learningRatePower: Double?
+    @Option(name: .setting(.learningRatePower), parsing: .unconditional, help: .searchable(.learningRatePower))
+    var learningRatePower: SearchValues?
 
-    @Option(name: .setting(.initialAccumulatorValue), parsing: .unconditional, help: .setting(.initialAccumulatorValue))
-    var initialAccumulatorValue: Double?
+    @Option(name: .setting(.initialAccumulatorValue), parsing: .unconditional, help: .searchable(.initialAccumulatorValue))
+    var initialAccumulatorValue: SearchValues?
 
-    @Option(name: .setting(.l1), parsing: .unconditional, help: .setting(.l1))
-    var l1: Double?
+    @Option(name: .setting(.l1), parsing: .unconditional, help: .searchable(.l1))
+    var l1: SearchValues?
 
-    @Option(name: .setting(.l2), parsing: .unconditional, help: .setting(.l2))
-    var l2: Double?
+    @Option(name: .setting(.l2), parsing: .unconditional, help: .searchable(.l2))
+    var l2: SearchValues?
 
-    @Option(name: .setting(.l2Shrinkage), parsing: .unconditional, help: .setting(.l2Shrinkage))
-    var l2Shrinkage: Double?
+    @Option(name: .setting(.l2Shrinkage), parsing: .unconditional, help: .searchable(.l2Shrinkage))
+    var l2Shrinkage: SearchValues?
 
-    @Option(name: .setting(.beta), parsing: .unconditional, help: .setting(.beta))
-    var beta: Double?
+    @Option(name: .setting(.beta), parsing: .unconditional, help: .searchable(.beta))
+    var beta: SearchValues?
 
     @Option(name: .setting(.batchSize), parsing: .unconditional, help: .setting(.batchSize))
     var batchSize: Int?
@@ -146,16 +175,30 @@ public struct OptimizerOptions: ParsableArguments {
     @Option(name: .setting(.dtype), help: .setting(.dtype))
     var dtype: DType?
 
-    func apply(to o: inout ConfigOverrides) {
-        o.set(.learningRate, learningRate)
-        o.set(.learningRatePower, learningRatePower)
-        o.set(.initialAccumulatorValue, initialAccumulatorValue)
-        o.set(.l1, l1)
-        o.set(.l2, l2)
-        o.set(.l2Shrinkage, l2Shrinkage)
-        o.set(.beta, beta)
+    /// Sets the single values; returns the settings given several values, in flag order.
+    func apply(to o: inout ConfigOverrides) throws(FTRLError) -> [(Setting, [Double])] {
+        var axes: [(Setting, [Double])] = []
+        let searchable: [(Setting, SearchValues?)] = [
+            (.learningRate, learningRate), (.learningRatePower, learningRatePower),
+            (.initialAccumulatorValue, initialAccumulatorValue), (.l1, l1), (.l2, l2), (.l2Shrinkage, l2Shrinkage), (.beta, beta),
+        ]
+        for (setting, given) in searchable {
+            guard let given else { continue }
+            if given.auto && setting.key != Setting.learningRate.key {
+                throw FTRLError(.usage, "--\(setting.flag!) auto: auto is a grid of learning rates, for --learning-rate only")
+            }
+            if given.values.count == 1 && !given.auto {
+                o.set(setting, given.values[0])
+            } else {
+                if Set(given.values).count != given.values.count {
+                    throw FTRLError(.usage, "--\(setting.flag!) lists a value twice")
+                }
+                axes.append((setting, given.values))
+            }
+        }
         o.set(.batchSize, batchSize)
         o.set(.dtype, dtype)
+        return axes
     }
 }
 
@@ -310,6 +353,21 @@ public struct RunOptions: ParsableArguments {
     @Flag(help: "Print where the time went (reader and trainer threads) at the end.")
     var profile = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Score these rows after each epoch; a search ranks its settings by them, and with --epochs each setting keeps its best epoch.",
+            valueName: "file"))
+    var validation: [String] = []
+
+    @Option(help: ArgumentHelp("Epochs without a better validation logloss after which a setting stops training.", valueName: "N"))
+    var patience: Int = 2
+
+    @Option(help: ArgumentHelp("Keep every searched setting's model in this directory (-m gets the chosen one).", valueName: "dir"))
+    var modelsDir: String?
+
+    @Option(help: ArgumentHelp("Write the search's settings and metrics, best first, as JSON.", valueName: "file"))
+    var searchJson: String?
+
     @Flag(help: "Print the effective config as JSON and exit.")
     var printConfig = false
 
@@ -364,10 +422,14 @@ public struct TrainCommandOptions {
             options.checkpointEvery = run.checkpointEvery
             options.checkpointPath = run.checkpoint
             options.stopsOnSignal = true
+            options.validationPaths = run.validation
+            options.patience = run.patience
+            options.modelsDirectory = run.modelsDir
+            options.searchJSONPath = run.searchJson
             var o = ConfigOverrides()
             try input.apply(to: &o)
             hashing.apply(to: &o)
-            optimizer.apply(to: &o)
+            options.searchAxes = try optimizer.apply(to: &o)
             schedule.apply(to: &o)
             clipping.apply(to: &o)
             ema.apply(to: &o)
@@ -376,7 +438,12 @@ public struct TrainCommandOptions {
             let job = TrainingJob(options: options)
             if run.printConfig {
                 let output = OutputWriter()
-                try output.line(try job.resolve().0.jsonText)
+                if options.searchAxes.isEmpty {
+                    try output.line(try job.resolve().0.jsonText)
+                } else {
+                    // A search: one config per setting.
+                    for candidate in try job.candidates() { try output.line(candidate.config.jsonText) }
+                }
                 try output.flush()
                 return 0
             }
