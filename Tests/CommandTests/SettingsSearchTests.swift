@@ -74,6 +74,21 @@ struct SettingsSearchTests {
         #expect(run.stderr.contains("<- chosen, -m \(dir.path("chosen.ftrl"))"))
     }
 
+    /// On a9a the whole pass and its second half rank 0.1 and 0.4 apart:
+    /// the ranking (and so the choice) follows the second half.
+    @Test func theRankingFollowsTheSecondHalfOfThePass() throws {
+        let dir = try TemporaryDirectory()
+        let data = Tools.root.appendingPathComponent("data-samples/a9a-train.libsvm.gz").path
+        let run = try Tools.run(
+            "ftrl-train", ["-q", "--bits", "14", "--learning-rate", "0.05,0.1,0.2,0.4,0.8", "--search-json", dir.path("s.json"), data])
+        #expect(run.status == 0, "\(run.stderr)")
+        let settings = try #require(try Self.json(dir.path("s.json"))["settings"] as? [[String: Any]])
+        let later = settings.compactMap { $0["second_half_logloss"] as? Double }
+        let whole = settings.compactMap { $0["progressive_logloss"] as? Double }
+        #expect(later.count == 5 && later == later.sorted())
+        #expect(whole != whole.sorted(), "the two halves agree on this data: the test would not tell them apart")
+    }
+
     /// Values as the flag takes them: 0.2, 1.
     static func typed(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : "\(x)" }
 

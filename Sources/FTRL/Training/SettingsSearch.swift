@@ -131,10 +131,11 @@ public struct SettingsSearch {
         self.inputs = inputs
     }
 
-    /// Examples a worker feeds to each of its settings in turn: small
-    /// enough that the slots one setting touched are still in the core's
-    /// cache when the next setting reads the same slots of its table.
-    static let chunk = 128
+    /// Examples a worker feeds to each of its settings in turn: few enough
+    /// that the slots one setting touched are still in the core's cache and
+    /// TLB when the next setting reads the same slots of its table (32 to
+    /// 1024 measured in BENCHMARKS.md, "Searching settings").
+    static let chunk = 64
 
     /// The settings of each worker: contiguous runs, whose tables share one
     /// interleaved buffer (`freshModels`).

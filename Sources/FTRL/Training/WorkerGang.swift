@@ -3,21 +3,26 @@ import Foundation
 /// A fixed set of threads that take on one job at a time together:
 /// `run(job)` calls `job(k)` on worker k (the caller is worker 0) and
 /// returns when every worker is done. Made once per run, so a block of
-/// examples costs two semaphore hand-offs per worker, not a thread.
+/// examples costs a wake-up per worker, not a thread.
+///
+/// A pthread condition (`NSCondition`) orders the hand-offs: what the caller
+/// wrote before `run` is seen by the workers, and what they wrote is seen
+/// by the caller after it (ThreadSanitizer sees those edges too).
 final class WorkerGang: @unchecked Sendable {
     /// The workers, the caller included.
     let count: Int
-    // Written by the caller only while every other worker waits on its
-    // semaphore; the semaphores order the accesses.
+    private let condition = NSCondition()
+    // Guarded by `condition`.
     private var job: ((Int) -> Void)?
+    private var generation = 0
+    private var pending = 0
+    private var running = 0
     private var stopping = false
-    private let start: [DispatchSemaphore]
-    private let finished = DispatchSemaphore(value: 0)
 
     /// A gang of `count` workers (at least 1): `count - 1` threads and the caller.
     init(count: Int) {
         self.count = max(1, count)
-        start = (0..<self.count).map { _ in DispatchSemaphore(value: 0) }
+        running = self.count - 1
         for k in 1..<self.count {
             let thread = Thread { [self] in loop(k) }
             thread.stackSize = 1 << 20
@@ -26,32 +31,51 @@ final class WorkerGang: @unchecked Sendable {
     }
 
     private func loop(_ k: Int) {
+        var seen = 0
         while true {
-            start[k].wait()
-            if stopping {
-                finished.signal()
+            condition.lock()
+            while generation == seen && !stopping { condition.wait() }
+            if generation == seen {  // stopping, and no job left to do
+                running -= 1
+                condition.broadcast()
+                condition.unlock()
                 return
             }
-            job?(k)
-            finished.signal()
+            seen = generation
+            var body = job
+            condition.unlock()
+            body?(k)
+            body = nil  // let go of the job before the caller may return (it must not outlive `run`)
+            condition.lock()
+            pending -= 1
+            if pending == 0 { condition.broadcast() }
+            condition.unlock()
         }
     }
 
     /// Runs `body(k)` for every worker k at once and waits for all of them.
     func run(_ body: (Int) -> Void) {
         withoutActuallyEscaping(body) { body in
+            condition.lock()
             job = body
-            for k in 1..<count { start[k].signal() }
+            pending = count - 1
+            generation += 1
+            condition.broadcast()
+            condition.unlock()
             body(0)
-            for _ in 1..<count { finished.wait() }
+            condition.lock()
+            while pending > 0 { condition.wait() }
             job = nil
+            condition.unlock()
         }
     }
 
-    /// Ends the threads; the gang cannot run jobs afterwards.
+    /// Ends the threads and waits for them; the gang cannot run jobs afterwards.
     func stop() {
+        condition.lock()
         stopping = true
-        for k in 1..<count { start[k].signal() }
-        for _ in 1..<count { finished.wait() }
+        condition.broadcast()
+        while running > 0 { condition.wait() }
+        condition.unlock()
     }
 }
