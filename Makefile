@@ -4,7 +4,7 @@ PREFIX  ?= /usr/local
 RELEASE := .build/release
 TOOLS   := ftrl-train ftrl-predict ftrl-model
 
-.PHONY: all deps build dist spark-deps spark-test bench-spark bench-search demo test sanitize fuzz mutate bench bench-compare quality lint install clean
+.PHONY: all deps build dist spark-deps spark-test install-test bench-spark bench-search demo test sanitize fuzz mutate bench bench-compare quality lint install clean
 
 all: build
 
@@ -56,6 +56,7 @@ demo: build
 test: deps
 	$(SWIFT) build --build-tests -Xswiftc -warnings-as-errors
 	$(SWIFT) test --skip-build
+	$(MAKE) install-test
 	$(MAKE) spark-test
 
 # The whole suite under ThreadSanitizer, then AddressSanitizer with leak
@@ -128,9 +129,33 @@ quality: build
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
 
+# The tools, their man pages (swift-argument-parser's generate-manual plugin,
+# from the commands' own definitions) and bash, zsh and fish completions
+# (the tools' --generate-completion-script).
+MAN := .build/plugins/GenerateManual/outputs
+# The fish script spells a long option as an argparse spec ('t-mul='), which
+# fish reads as the short flag -t (and 'm-mul=' clashes with -m), so its
+# parse loop never ends and the shell hangs on Tab; 'T/t-mul=' keeps it long.
+FISH_FIX := s/'([a-z])-([a-z0-9-]+=?\+?)'/'\U\1\E\/\1-\2'/g
 install: build
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	for t in $(TOOLS); do install -m 755 $(RELEASE)/$$t $(DESTDIR)$(PREFIX)/bin/$$t; done
+	$(SWIFT) package plugin generate-manual > .build/generate-manual.log 2>&1 || { cat .build/generate-manual.log; exit 1; }
+	for t in $(TOOLS); do install -m 644 $(MAN)/$$t/$$t.1 $(DESTDIR)$(PREFIX)/share/man/man1/$$t.1; done
+	for t in $(TOOLS); do \
+		$(RELEASE)/$$t --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$t && \
+		$(RELEASE)/$$t --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$$t && \
+		$(RELEASE)/$$t --generate-completion-script fish | sed -E "$(FISH_FIX)" > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$t.fish || exit 1; \
+	done
+
+# make install into a scratch prefix, then the shells and man read what it wrote.
+install-test:
+	@for s in zsh fish; do command -v $$s > /dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq zsh fish; break; }; done
+	rm -rf .build/install-test && $(MAKE) install PREFIX=$(CURDIR)/.build/install-test
+	bash Tests/install_test.sh $(CURDIR)/.build/install-test
 
 clean:
 	rm -rf .build .build-tsan .build-asan .build-fuzz .build-mutate .build-dist $(DIST) demo.ftrl demo-scores.txt

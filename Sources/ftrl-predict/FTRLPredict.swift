@@ -19,11 +19,18 @@ struct FTRLPredict: ParsableCommand {
     @Flag(help: "Print logloss, AUC, calibration and the count on stderr.")
     var metrics = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Write the metrics as JSON: count, positives, logloss, AUC, normalized entropy, calibration, and a table of 20 equal-count buckets.",
+            valueName: "file"))
+    var metricsJson: String?
+
     func run() throws {
         var options = PredictionJob.Options()
         options.modelPath = model
         options.inputs = files
         options.metrics = metrics
+        options.metricsJSONPath = metricsJson
         let status = reportingErrors(as: "ftrl-predict") { () throws(FTRLError) -> Int32 in
             try PredictionJob(options: options).run()
             return 0

@@ -32,6 +32,74 @@ public struct Metrics: Sendable {
     /// The number of predictions.
     public var count: Int { predictions.count }
 
+    /// The examples labelled 1.
+    public var positiveCount: Int { positives }
+
+    /// The logloss over the entropy of the observed click rate: below 1
+    /// beats predicting that rate for every example; NaN with one class.
+    public var normalizedEntropy: Double {
+        let rate = Double(positives) / Double(max(count, 1))
+        guard rate > 0 && rate < 1 else { return .nan }
+        return logLoss / -(rate * log(rate) + (1 - rate) * log(1 - rate))
+    }
+
+    /// One bucket of a calibration table.
+    public struct Bucket: Sendable, Equatable {
+        public var meanPrediction: Double
+        public var observedRate: Double
+        public var count: Int
+    }
+
+    /// The predictions sorted (non-clicks first among equal predictions) and
+    /// cut into `buckets` runs of equal count (sizes differing by at most
+    /// one; fewer buckets than asked when there are fewer predictions): the
+    /// mean prediction against the observed click rate of each, lowest
+    /// predictions first.
+    public func calibrationTable(buckets: Int = 20) -> [Bucket] {
+        let n = count
+        let k = min(buckets, n)
+        guard k > 0 else { return [] }
+        // Ties in prediction put the non-clicks first, so that the table does not depend on the sort.
+        let order = predictions.indices.sorted {
+            predictions[$0] < predictions[$1] || (predictions[$0] == predictions[$1] && !labels[$0] && labels[$1])
+        }
+        return (0..<k).map { b in
+            let range = (b * n / k)..<((b + 1) * n / k)
+            var sum = 0.0
+            var clicks = 0
+            for i in range {
+                sum += predictions[order[i]]
+                if labels[order[i]] { clicks += 1 }
+            }
+            return Bucket(meanPrediction: sum / Double(range.count), observedRate: Double(clicks) / Double(range.count), count: range.count)
+        }
+    }
+
+    /// The metrics as JSON for scripts: count, positives, logloss, AUC,
+    /// normalized entropy, calibration and a 20-bucket calibration table
+    /// (numbers that do not exist, such as AUC with one class, as null).
+    public var json: JSON {
+        func number(_ x: Double) -> JSON { x.isFinite ? .number(x) : .null }
+        return .object([
+            ("count", .number(Double(count))),
+            ("positives", .number(Double(positives))),
+            ("logloss", number(logLoss)),
+            ("auc", number(auc)),
+            ("normalized_entropy", number(normalizedEntropy)),
+            ("calibration", number(calibration)),
+            (
+                "calibration_table",
+                .array(
+                    calibrationTable().map {
+                        .object([
+                            ("mean_prediction", number($0.meanPrediction)), ("observed_rate", number($0.observedRate)),
+                            ("count", .number(Double($0.count))),
+                        ])
+                    })
+            ),
+        ])
+    }
+
     /// Mean logloss.
     public var logLoss: Double { count == 0 ? .nan : lossSum / Double(count) }
 

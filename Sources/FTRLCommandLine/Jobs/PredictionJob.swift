@@ -8,6 +8,8 @@ public struct PredictionJob: Sendable {
         public var modelPath = ""
         public var inputs: [String] = []
         public var metrics = false
+        /// Where the metrics go as JSON, or nil.
+        public var metricsJSONPath: String?
         public init() {}
     }
 
@@ -21,10 +23,24 @@ public struct PredictionJob: Sendable {
     /// Runs the job.
     /// - Throws: `FTRLError` for a bad model, bad input or a failed write.
     public func run() throws(FTRLError) {
-        let model = try ModelFile.read(path: options.modelPath)
         let inputs = options.inputs.isEmpty ? ["-"] : options.inputs
-        let metrics = try ScoringRun(inputs: inputs, output: OutputWriter(), withMetrics: options.metrics).run(on: model)
-        if let metrics {
+        if let path = options.metricsJSONPath {
+            if path == "-" { throw FTRLError(.usage, "--metrics-json needs a file: standard output carries the probabilities") }
+            try AtomicFile.checkWritable(path, role: "--metrics-json")
+            if let out = FileIdentity(path: try AtomicFile.target(of: path, role: "--metrics-json")),
+                let input = (inputs + [options.modelPath]).first(where: { FileIdentity(path: $0) == out })
+            {
+                throw FTRLError(
+                    .usage, "--metrics-json \(path) is \(input == "-" ? "standard input" : input): writing there would destroy it")
+            }
+        }
+        let model = try ModelFile.read(path: options.modelPath)
+        let withMetrics = options.metrics || options.metricsJSONPath != nil
+        let metrics = try ScoringRun(inputs: inputs, output: OutputWriter(), withMetrics: withMetrics).run(on: model)
+        if let path = options.metricsJSONPath, let metrics {
+            try AtomicFile.write(Array((metrics.json.rendered() + "\n").utf8), to: path, role: "--metrics-json")
+        }
+        if options.metrics, let metrics {
             if metrics.count == 0 {
                 printError("ftrl-predict: no labels in the input: no metrics")
             } else {
