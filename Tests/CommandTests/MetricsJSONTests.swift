@@ -58,6 +58,49 @@ struct MetricsJSONTests {
         #expect(table.map { $0["mean_prediction"]! } == table.map { $0["mean_prediction"]! }.sorted())
     }
 
+    /// `ftrl-train --metrics-json`: progressive validation replayed by hand.
+    /// With batches of one, example e is scored by the model of the first e
+    /// rows: train on them, score row e, for every e.
+    @Test func trainingWritesTheMetricsOfItsPredictionsBeforeLearning() throws {
+        let dir = try TemporaryDirectory()
+        let rows = PipelineTests.sampleLog(rows: 80, seed: 9).split(separator: "\n").map(String.init)
+        let data = try dir.write("all.svm", rows.joined(separator: "\n") + "\n")
+        let flags = ["-q", "--bits", "12", "--learning-rate", "0.5"]
+        let run = try Tools.run(
+            "ftrl-train", flags + ["--epochs", "2", "--metrics-json", dir.path("m.json"), "-m", dir.path("m.ftrl"), data])
+        #expect(run.status == 0, "\(run.stderr)")
+        var p: [Double] = [0.5]  // the empty model's score
+        for e in 1..<rows.count {
+            let head = try dir.write("head.svm", rows[..<e].joined(separator: "\n") + "\n")
+            let row = try dir.write("row.svm", rows[e] + "\n")
+            #expect(try Tools.run("ftrl-train", flags + ["-m", dir.path("h.ftrl"), head]).status == 0)
+            let scored = try Tools.run("ftrl-predict", ["-m", dir.path("h.ftrl"), row])
+            p.append(try #require(Float(scored.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).map(Double.init)))
+        }
+        let y = rows.map { $0.hasPrefix("1") }
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.path("m.json")))) as? [String: Any])
+        // The first pass only, though the run took two.
+        #expect(json["count"] as? Double == 80)
+        var loss = 0.0
+        for (q, label) in zip(p, y) { loss -= label ? log(q) : log(1 - q) }
+        #expect(abs((json["logloss"] as? Double ?? .nan) - loss / 80) < 1e-12)
+        var right = 0.0
+        for (a, la) in zip(p, y) where la {
+            for (b, lb) in zip(p, y) where !lb { right += a > b ? 1 : (a == b ? 0.5 : 0) }
+        }
+        let positives = y.filter { $0 }.count
+        #expect(abs((json["auc"] as? Double ?? .nan) - right / Double(positives * (80 - positives))) < 1e-12)
+        let sorted = zip(p, y).sorted { $0.0 < $1.0 || ($0.0 == $1.0 && !$0.1 && $1.1) }
+        let table = try #require(json["calibration_table"] as? [[String: Double]])
+        #expect(table.count == 20)
+        for (b, bucket) in table.enumerated() {
+            let part = sorted[(b * 4)..<((b + 1) * 4)]
+            #expect(abs(bucket["mean_prediction"]! - part.map(\.0).reduce(0, +) / 4) < 1e-12)
+            #expect(bucket["observed_rate"] == Double(part.filter(\.1).count) / 4)
+        }
+    }
+
     @Test func itIsRefusedWhereItWouldDestroyAnInputOrGoToStandardOutput() throws {
         let dir = try TemporaryDirectory()
         let data = try dir.write("t.svm", PipelineTests.sampleLog(rows: 500))

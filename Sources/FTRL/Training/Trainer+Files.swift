@@ -33,7 +33,10 @@ extension Trainer {
         var summary = TrainingSummary()
         var lossSum = 0.0
         let start = Clock.now()
+        let firstPass = recorder
+        defer { recorder = firstPass }
         epochs: for epoch in 1...model.config.epochs {
+            recorder = epoch == 1 ? firstPass : nil  // progressive validation covers the first pass
             let stream = ExampleStream(paths: paths, hasher: model.hasher, schema: model.config.schema)
             let watcher = stopsOnSignal ? StopWatcher(stream.canceller) : nil
             defer {

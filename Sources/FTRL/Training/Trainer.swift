@@ -63,6 +63,9 @@ public final class Trainer<F: FTRLScalar> {
     public var checkpointEvery = 0
     /// Whether SIGINT and SIGTERM stop feeding at the next batch boundary (see `feed`).
     public var stopsOnSignal = false
+    /// Receives each example's prediction, made before the step that learns
+    /// from it, with its label (progressive validation metrics), or nil.
+    public var recorder: PredictionRecorder?
 
     /// A trainer for `model`, with its config.
     public init(model: Model<F>) {
@@ -145,6 +148,7 @@ public final class Trainer<F: FTRLScalar> {
         let batchSize = self.batchSize
         let watchSignals = stopsOnSignal
         let lazyOverwrite = self.lazyOverwrite
+        let recorder = self.recorder
         var lossSum = 0.0
         for e in range {
             if watchSignals && current.examples == 0 && ftrl_stop_signal() != 0 {
@@ -174,6 +178,7 @@ public final class Trainer<F: FTRLScalar> {
             let p = sigmoid(margin + bias.w)
             let y = F(labels[e])
             lossSum += LogLoss.of(p.asDouble, label: y == 1)
+            recorder?.metrics.add(p.asDouble, label: y == 1)
             var residual = p - y
             if let weights { residual *= F(fromDouble: weights[e]) }
             if let rowWeights { residual *= F(fromDouble: rowWeights[e]) }
@@ -323,4 +328,11 @@ final class StopWatcher: Sendable {
     func stop() {
         stopped.signal()
     }
+}
+
+/// Collects the predictions a `Trainer` makes before learning, for metrics
+/// that need them all (AUC, the calibration table): 9 bytes per example.
+public final class PredictionRecorder {
+    public var metrics = Metrics()
+    public init() {}
 }

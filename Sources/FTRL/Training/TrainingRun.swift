@@ -23,6 +23,8 @@ public struct TrainingRun: ModelBody {
     public var checkpointEvery = 0
     /// Whether SIGINT and SIGTERM stop the run with a complete model.
     public var stopsOnSignal = false
+    /// Whether to keep the first pass's predictions for `Outcome.progressiveMetrics`.
+    public var recordsPredictions = false
     /// Called after each block read.
     public var onProgress: (PassProgress) -> Void = { _ in }
     /// Called after each checkpoint: examples and steps in all, and its path.
@@ -40,6 +42,9 @@ public struct TrainingRun: ModelBody {
         public var examples: UInt64
         /// Steps the model has taken over all runs.
         public var iterations: UInt64
+        /// The first pass's predictions, each made before the step that learnt from it, against
+        /// their labels (with `recordsPredictions`).
+        public var progressiveMetrics: Metrics?
     }
 
     /// Trains `model` in its own precision and writes it. Call this, not
@@ -56,6 +61,8 @@ public struct TrainingRun: ModelBody {
         try model.table.checkMemoryForTraining()
         let trainer = Trainer(model: model)
         trainer.stopsOnSignal = stopsOnSignal
+        let recorder = recordsPredictions ? PredictionRecorder() : nil
+        trainer.recorder = recorder
         if let path = checkpointPath {
             trainer.checkpointEvery = checkpointEvery
             let report = onCheckpoint
@@ -71,6 +78,6 @@ public struct TrainingRun: ModelBody {
         if let path = modelPath {
             try ModelFile.write(model, to: path)
         }
-        return Outcome(summary: summary, examples: model.examples, iterations: model.iterations)
+        return Outcome(summary: summary, examples: model.examples, iterations: model.iterations, progressiveMetrics: recorder?.metrics)
     }
 }

@@ -36,6 +36,9 @@ extension TrainingJob {
     func search() throws(FTRLError) -> Int32 {
         let plan = try plan()
         let epochs = plan[0].candidate.config.epochs
+        if options.metricsJSONPath != nil {
+            throw FTRLError(.usage, "--metrics-json is for one setting: a search writes its metrics with --search-json")
+        }
         if options.checkpointEvery > 0 {
             throw FTRLError(.usage, "--checkpoint-every cannot be combined with a search of settings or --validation")
         }

@@ -32,6 +32,8 @@ public struct TrainingJob {
         public var modelsDirectory: String?
         /// Where the search's results go as JSON.
         public var searchJSONPath: String?
+        /// Where the first pass's progressive validation metrics go as JSON.
+        public var metricsJSONPath: String?
         public init() {}
     }
 
@@ -151,7 +153,10 @@ public struct TrainingJob {
             if let id = FileIdentity(path: path) { read.append((path, id)) }
         }
         var written: [(path: String, target: String, id: FileIdentity?)] = []
-        for (flag, path) in [("-m", options.modelPath), ("--checkpoint", checkpointPath), ("--search-json", options.searchJSONPath)] {
+        for (flag, path) in [
+            ("-m", options.modelPath), ("--checkpoint", checkpointPath), ("--search-json", options.searchJSONPath),
+            ("--metrics-json", options.metricsJSONPath),
+        ] {
             guard let path else { continue }
             try AtomicFile.checkWritable(path, role: flag)
             let target = try AtomicFile.target(of: path, role: flag)
@@ -175,6 +180,7 @@ public struct TrainingJob {
         run.checkpointPath = checkpointPath
         run.checkpointEvery = options.checkpointEvery
         run.stopsOnSignal = options.stopsOnSignal
+        run.recordsPredictions = options.metricsJSONPath != nil
         run.onProgress = { at in
             progress.tick {
                 let rate = Double(at.totalExamples) / max(progress.elapsed, 1e-9)
@@ -201,6 +207,9 @@ public struct TrainingJob {
             throw error
         }
         let summary = outcome.summary
+        if let path = options.metricsJSONPath, let metrics = outcome.progressiveMetrics {
+            try AtomicFile.write(Array((metrics.json.rendered() + "\n").utf8), to: path, role: "--metrics-json")
+        }
         let lastCheckpoint = checkpoints.last
         // The model holds everything the checkpoint did, and more.
         if lastCheckpoint != nil, options.modelPath != nil, let path = checkpointPath { unlink(path) }

@@ -368,6 +368,12 @@ public struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Write the search's settings and metrics, best first, as JSON.", valueName: "file"))
     var searchJson: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Write the first pass's progressive validation metrics as JSON (as ftrl-predict --metrics-json; keeps 9 bytes per row).",
+            valueName: "file"))
+    var metricsJson: String?
+
     @Flag(help: "Print the effective config as JSON and exit.")
     var printConfig = false
 
@@ -426,6 +432,7 @@ public struct TrainCommandOptions {
             options.patience = run.patience
             options.modelsDirectory = run.modelsDir
             options.searchJSONPath = run.searchJson
+            options.metricsJSONPath = run.metricsJson
             var o = ConfigOverrides()
             try input.apply(to: &o)
             hashing.apply(to: &o)
