@@ -269,7 +269,7 @@ public struct SettingsSearch {
                 onProgress(
                     Progress(
                         epoch: epoch, examples: row, totalExamples: outcome.examples + row, bestLogLoss: bestLoss / Double(max(row, 1)),
-                        bestLabel: bestLabel, active: active.filter { $0 }.count))
+                        bestLabel: bestLabel, active: active.count { $0 }))
                 if stopsOnSignal && ftrl_stop_signal() != 0 { break }
             }
             for i in 0..<count where active[i] {
@@ -298,7 +298,10 @@ public struct SettingsSearch {
             if stopsOnSignal && signal != 0 { outcome.interruptedBy = Int32(signal) }
             if row == 0 { break epochs }
             guard byValidation && outcome.interruptedBy == nil else {
-                for i in 0..<count where active[i] { results[i].bestEpoch = epoch }
+                // With validation, a stopped epoch is not scored: the best scored one stays.
+                if !byValidation {
+                    for i in 0..<count where active[i] { results[i].bestEpoch = epoch }
+                }
                 if outcome.interruptedBy != nil { break epochs }
                 continue
             }

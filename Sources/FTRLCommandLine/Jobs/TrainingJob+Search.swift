@@ -35,27 +35,19 @@ extension TrainingJob {
     /// first, and JSON with `--search-json`.
     func search() throws(FTRLError) -> Int32 {
         let plan = try plan()
-        let epochs = plan[0].candidate.config.epochs
         if options.metricsJSONPath != nil {
             throw FTRLError(.usage, "--metrics-json is for one setting: a search writes its metrics with --search-json")
         }
         if options.checkpointEvery > 0 {
             throw FTRLError(.usage, "--checkpoint-every cannot be combined with a search of settings or --validation")
         }
-        if epochs > 1, let once = (inputs + options.validationPaths).first(where: { !FileIdentity.isRereadable($0) }) {
-            let what = once == "-" ? "standard input" : "\(once) (\(FileIdentity.kind(of: once)))"
-            throw FTRLError(
-                .usage, "--epochs \(epochs) reads the input \(epochs) times, but \(what) can be read only once; save it to a file")
-        }
+        try checkInputs(plan[0].candidate.config, rereading: inputs + options.validationPaths)
         if options.validationPaths.contains("-") && inputs.contains("-") {
             throw FTRLError(.usage, "the training rows and --validation cannot both be standard input")
         }
         if options.patience < 1 { throw FTRLError(.usage, "--patience must be at least 1") }
         for path in options.validationPaths where path != "-" && access(path, R_OK) != 0 {
             throw FTRLError(.noInput, "cannot read the --validation file: \(String(cString: strerror(errno)))", path: path)
-        }
-        if options.exampleWeightsPath == nil, plan[0].candidate.config.exampleWeights {
-            throw FTRLError(.usage, "the config sets example_weights but no --example-weights FILE was given")
         }
         if let dir = options.modelsDirectory {
             if mkdir(dir, 0o777) != 0 && errno != EEXIST {
@@ -114,9 +106,7 @@ extension TrainingJob {
         do throws(FTRLError) {
             outcome = try search.run(on: models)
         } catch var error {
-            if let path = options.modelPath {
-                error.notes.append(access(path, F_OK) == 0 ? "\(path) is unchanged" : "no model was written to \(path)")
-            }
+            if let note = modelNote { error.notes.append(note) }
             throw error
         }
         if !options.quiet {

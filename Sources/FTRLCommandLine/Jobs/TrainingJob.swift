@@ -126,15 +126,7 @@ public struct TrainingJob {
     public func run() throws(FTRLError) -> Int32 {
         if !options.searchAxes.isEmpty || !options.validationPaths.isEmpty { return try search() }
         let (config, resumed) = try resolve()
-        if config.exampleWeights && options.exampleWeightsPath == nil {
-            throw FTRLError(.usage, "the config sets example_weights but no --example-weights FILE was given")
-        }
-        if config.epochs > 1, let once = inputs.first(where: { !FileIdentity.isRereadable($0) }) {
-            let what = once == "-" ? "standard input" : "\(once) (\(FileIdentity.kind(of: once)))"
-            throw FTRLError(
-                .usage,
-                "--epochs \(config.epochs) reads the input \(config.epochs) times, but \(what) can be read only once; save it to a file")
-        }
+        try checkInputs(config, rereading: inputs)
         try checkOutputs()
         var weights: [Double]?
         if let path = options.exampleWeightsPath { weights = try ExampleWeightsFile.read(path: path) }
@@ -142,6 +134,25 @@ public struct TrainingJob {
         let model: AnyModel
         if let resumed { model = resumed } else { model = try AnyModel(config: config) }
         return try train(model, weights, progress)
+    }
+
+    /// Fails before any training when the config wants example weights that
+    /// were not given, or several epochs of `paths` that can be read only once.
+    func checkInputs(_ config: FTRLConfig, rereading paths: [String]) throws(FTRLError) {
+        if config.exampleWeights && options.exampleWeightsPath == nil {
+            throw FTRLError(.usage, "the config sets example_weights but no --example-weights FILE was given")
+        }
+        if config.epochs > 1, let once = paths.first(where: { !FileIdentity.isRereadable($0) }) {
+            let what = once == "-" ? "standard input" : "\(once) (\(FileIdentity.kind(of: once)))"
+            throw FTRLError(
+                .usage,
+                "--epochs \(config.epochs) reads the input \(config.epochs) times, but \(what) can be read only once; save it to a file")
+        }
+    }
+
+    /// The note an error adds about `-m`: untouched, or never written.
+    var modelNote: String? {
+        options.modelPath.map { access($0, F_OK) == 0 ? "\($0) is unchanged" : "no model was written to \($0)" }
     }
 
     /// Fails before any training when the model or checkpoint could not be
@@ -201,9 +212,7 @@ public struct TrainingJob {
                 error.notes.append(
                     "the last checkpoint, after \(grouped(examples)) examples, is in \(path): continue from it with --resume \(path)")
             }
-            if let path = options.modelPath {
-                error.notes.append(access(path, F_OK) == 0 ? "\(path) is unchanged" : "no model was written to \(path)")
-            }
+            if let note = modelNote { error.notes.append(note) }
             throw error
         }
         let summary = outcome.summary
