@@ -4,7 +4,7 @@ PREFIX  ?= /usr/local
 RELEASE := .build/release
 TOOLS   := ftrl-train ftrl-predict ftrl-model
 
-.PHONY: all deps build dist spark-deps spark-test install-test bench-spark bench-search demo test sanitize fuzz mutate bench bench-compare quality lint install clean
+.PHONY: all deps test-deps build dist spark-deps spark-test install-test bench-spark bench-search demo test sanitize fuzz mutate bench bench-compare quality lint install clean
 
 all: build
 
@@ -53,7 +53,19 @@ demo: build
 	@head -n 5 demo-scores.txt
 	$(RELEASE)/ftrl-model info demo.ftrl | head -n 4
 
-test: deps
+# What the command tests drive besides the tools: headless Chromium renders
+# the HTML report, util-linux script gives the progress line a terminal.
+test-deps:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -x /usr/bin/script ] || missing="$$missing bsdutils"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+test: deps test-deps
 	$(SWIFT) build --build-tests -Xswiftc -warnings-as-errors
 	$(SWIFT) test --skip-build
 	$(MAKE) install-test
@@ -63,7 +75,7 @@ test: deps
 # checking; the tools the command tests run are instrumented too. Any report
 # fails the run (Tests/Sanitizers/ holds the one suppressions file).
 SANITIZERS := $(CURDIR)/Tests/Sanitizers
-sanitize: deps
+sanitize: deps test-deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(SWIFT) test --skip-build --scratch-path .build-tsan
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan

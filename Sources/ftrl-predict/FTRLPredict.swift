@@ -25,12 +25,19 @@ struct FTRLPredict: ParsableCommand {
             valueName: "file"))
     var metricsJson: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Write a self-contained HTML report: the metrics, the ROC curve, the reliability diagram, the scores by label and the model's training curve.",
+            valueName: "file"))
+    var report: String?
+
     func run() throws {
         var options = PredictionJob.Options()
         options.modelPath = model
         options.inputs = files
         options.metrics = metrics
         options.metricsJSONPath = metricsJson
+        options.reportPath = report
         let status = reportingErrors(as: "ftrl-predict") { () throws(FTRLError) -> Int32 in
             try PredictionJob(options: options).run()
             return 0

@@ -34,6 +34,8 @@ struct ModelFileLayoutTests {
         var slotBytes: ArraySlice<UInt8>
         /// Section names in file order (version 2).
         var sections: [String]
+        /// The curve section: interval, pending examples and sum, points (examples, mean logloss).
+        var curve: (interval: UInt64, pendingCount: UInt64, pendingSum: Double, points: [(UInt64, Double)])?
     }
 
     /// Reads the layout of the README's "The model file" tables: version 2's
@@ -105,6 +107,13 @@ struct ModelFileLayoutTests {
             slots.append((slot, w, n, z, average, step))
         }
         let slotBytes = data[slotsStart..<at]
+        var curve: (interval: UInt64, pendingCount: UInt64, pendingSum: Double, points: [(UInt64, Double)])?
+        if let start = bodies["curve"] {
+            at = start
+            let (interval, pendingCount, pendingSum) = (try u64(), try u64(), Double(bitPattern: try u64()))
+            let points = try (0..<Int(try u64())).map { _ in (try u64(), Double(bitPattern: try u64())) }
+            curve = (interval, pendingCount, pendingSum, points)
+        }
         if version != 1 { at = data.count - 4 }
         let stored = try u32()
         #expect(at == data.count, "bytes after the checksum")
@@ -112,7 +121,7 @@ struct ModelFileLayoutTests {
         return Decoded(
             version: version, kind: kind, scalarSize: size, config: config, configText: String(decoding: configBytes, as: UTF8.self),
             iterations: iterations, iterationsOffset: iterationsOffset, examples: examples, bias: bias, biasAverage: biasAverage,
-            slots: slots, slotBytes: slotBytes, sections: sections)
+            slots: slots, slotBytes: slotBytes, sections: sections, curve: curve)
     }
 
     @Test(arguments: [["--dtype", "float32"], ["--dtype", "float64"], ["--ema", "--batch-size", "3"], ["--dtype", "float64", "--ema"]])
@@ -126,7 +135,12 @@ struct ModelFileLayoutTests {
         let ema = flags.contains("--ema")
         #expect(file.version == 2)
         #expect(file.kind == "linear")
-        #expect(file.sections == ["kind", "config", "counters", "bias", "slots"])
+        #expect(file.sections == ["kind", "config", "counters", "bias", "slots", "curve"])
+        // The curve: 1,500 examples make 15 points of the first interval, 100, none pending.
+        let curve = try #require(file.curve)
+        #expect(curve.interval == 100 && curve.pendingCount == 0 && curve.pendingSum == 0)
+        #expect(curve.points.map(\.0) == (1...15).map { UInt64($0 * 100) })
+        #expect(curve.points.allSatisfy { $0.1 > 0 && $0.1 < 2 })
         #expect(file.scalarSize == (flags.contains("float64") ? 8 : 4))
         #expect(file.config["bits"] as? Int == 12)
         #expect(file.examples == 1500)

@@ -72,11 +72,18 @@ struct ModelFileVersionTests {
         let scoredOld = try Tools.run("ftrl-predict", ["-m", old, Self.mushroom])
         let scoredNew = try Tools.run("ftrl-predict", ["-m", new, Self.mushroom])
         #expect(scoredOld.status == 0 && scoredOld.stdout == scoredNew.stdout)
-        // Resuming a version 1 file writes version 2 with the same state as resuming the new one.
+        // Resuming a version 1 file writes version 2 with the same state as
+        // resuming the new one; only the new one's training curve goes back
+        // before the resume (version 1 kept none).
         let one = try dir.write("more.svm", "1 3:1 7:1\n0 9:1\n")
         #expect(try Tools.run("ftrl-train", ["-q", "--resume", old, "-m", dir.path("r1.ftrl"), one]).status == 0)
         #expect(try Tools.run("ftrl-train", ["-q", "--resume", new, "-m", dir.path("r2.ftrl"), one]).status == 0)
-        #expect(try Self.bytes(dir.path("r1.ftrl")) == (try Self.bytes(dir.path("r2.ftrl"))))
+        let r1 = Self.sections(try Self.bytes(dir.path("r1.ftrl")))
+        let r2 = Self.sections(try Self.bytes(dir.path("r2.ftrl")))
+        #expect(r1.filter { $0.0 != "curve" }.map(\.1) == r2.filter { $0.0 != "curve" }.map(\.1))
+        let curve1 = try #require(r1.first { $0.0 == "curve" }?.1)
+        #expect(curve1[8] == 2 && curve1[24] == 0, "two examples pending, no point")
+        #expect(r2.first { $0.0 == "curve" }.map { $0.1.count > 32 } == true, "the new model's points go on")
     }
 
     /// A kind, a version or a missing section this build does not know is
@@ -86,7 +93,7 @@ struct ModelFileVersionTests {
         let model = dir.path("m.ftrl")
         #expect(try Tools.run("ftrl-train", ["-q", "--bits", "16", "-m", model, Self.mushroom]).status == 0)
         let sections = Self.sections(try Self.bytes(model))
-        #expect(sections.map(\.0) == ["kind", "config", "counters", "bias", "slots"])
+        #expect(sections.map(\.0) == ["kind", "config", "counters", "bias", "slots", "curve"])
         #expect(Self.file(sections) == (try Self.bytes(model)))  // the rebuilder is faithful
 
         let fm = try dir.write("fm.ftrl", bytes: Self.file(sections.map { $0.0 == "kind" ? ($0.0, Array("fm".utf8)) : $0 }))
@@ -111,5 +118,17 @@ struct ModelFileVersionTests {
         let skipped = try Tools.run("ftrl-model", ["state", extra])
         #expect(skipped.status == 0, "\(skipped.stderr)")
         #expect(skipped.stdout == (try Tools.run("ftrl-model", ["state", model])).stdout)
+
+        // The curve is optional (files written before it load), and checked when present.
+        let noCurve = try dir.write("nocurve.ftrl", bytes: Self.file(sections.filter { $0.0 != "curve" }))
+        #expect(try Tools.run("ftrl-model", ["state", noCurve]).stdout == (try Tools.run("ftrl-model", ["state", model])).stdout)
+        var curve = try #require(sections.first { $0.0 == "curve" }?.1)
+        curve[8...15] = [0xE8, 0x03, 0, 0, 0, 0, 0, 0]  // 1,000 examples pending in an interval of 100
+        let badCurve = try dir.write("badcurve.ftrl", bytes: Self.file(sections.map { $0.0 == "curve" ? ($0.0, curve) : $0 }))
+        let refusedCurve = try Tools.run("ftrl-predict", ["-m", badCurve, Self.mushroom])
+        #expect(refusedCurve.status == 65)
+        #expect(refusedCurve.stderr.contains("the curve section holds numbers no training records"), "\(refusedCurve.stderr)")
+        let cut = try dir.write("cutcurve.ftrl", bytes: Self.file(sections.map { $0.0 == "curve" ? ($0.0, Array(curve.dropLast(8))) : $0 }))
+        #expect(try Tools.run("ftrl-model", ["info", cut]).stderr.contains("the curve section does not hold the points it promises"))
     }
 }

@@ -74,6 +74,59 @@ struct SettingsSearchTests {
         #expect(run.stderr.contains("<- chosen, -m \(dir.path("chosen.ftrl"))"))
     }
 
+    /// The flag of each optimizer key of `--search-json`'s settings.
+    static let flags = [
+        "learning_rate": "--learning-rate", "learning_rate_power": "--learning-rate-power",
+        "initial_accumulator_value": "--initial-accumulator-value", "l1_regularization_strength": "--l1",
+        "l2_regularization_strength": "--l2", "l2_shrinkage_regularization_strength": "--l2-shrinkage", "beta": "--beta",
+    ]
+
+    /// A worker trains up to four of its settings as the lanes of one vector
+    /// update: each lane's model is still its own run's, byte for byte, with
+    /// what may differ per lane (power, shrinkage, beta, initial accumulator),
+    /// in float64 with batches (duplicate slots summed per step), with
+    /// importance weights, and with a worker's settings split into lanes of
+    /// four and one (ten settings on two workers).
+    @Test(arguments: [
+        ["--learning-rate", "0.05,0.4", "--learning-rate-power", "-0.5,-0.3", "--l2-shrinkage", "0,0.3"],
+        [
+            "--learning-rate", "0.05,0.1,0.2,0.4,0.8", "--beta", "0,1", "--initial-accumulator-value", "0.5", "--dtype", "float64",
+            "--batch-size", "8", "--weights",
+        ],
+    ])
+    func settingsTrainedAsLanesMatchTheirOwnRuns(_ flags: [String]) throws {
+        let dir = try TemporaryDirectory()
+        let data = try dir.write("d.svm", Self.log)
+        var common = ["--bits", "10"]
+        var search = flags
+        if search.last == "--weights" {
+            search.removeLast()
+            let rows = Self.log.split(separator: "\n").count
+            let weights = try dir.write("w.txt", (0..<rows).map { String(Double($0 % 7) / 3) }.joined(separator: "\n") + "\n")
+            common += ["--example-weights", weights]
+        }
+        let run = try Tools.run(
+            "ftrl-train", common + search + ["-q", "--models-dir", dir.path("all"), "--search-json", dir.path("s.json"), data])
+        #expect(run.status == 0, "\(run.stderr)")
+        let settings = try #require(try Self.json(dir.path("s.json"))["settings"] as? [[String: Any]])
+        let expected = search.enumerated().filter { $0.element.contains(",") }.map { $0.element.split(separator: ",").count }
+        #expect(settings.count == expected.reduce(1, *))
+        let fixed = stride(from: 0, to: search.count, by: 2).filter { !search[$0 + 1].contains(",") }.flatMap { search[$0...$0 + 1] }
+        for s in settings {
+            let setting = try #require(s["setting"] as? [String: Double])
+            var own = common + fixed
+            for (key, value) in setting.sorted(by: { $0.key < $1.key }) {
+                let flag = try #require(Self.flags[key], "\(key)")
+                if search.contains(flag) && search[search.firstIndex(of: flag)! + 1].contains(",") { own += [flag, Self.typed(value)] }
+            }
+            let alone = dir.path("alone.ftrl")
+            let single = try Tools.run("ftrl-train", own + ["-q", "-m", alone, data])
+            #expect(single.status == 0, "\(single.stderr)")
+            let model = try #require(s["model"] as? String)
+            #expect(try Self.bytes(alone) == Self.bytes(model), "\(own)")
+        }
+    }
+
     /// On a9a the whole pass and its second half rank 0.1 and 0.4 apart:
     /// the ranking (and so the choice) follows the second half.
     @Test func theRankingFollowsTheSecondHalfOfThePass() throws {
@@ -153,12 +206,13 @@ struct SettingsSearchTests {
     @Test func aSettingThatDivergesDropsOutAndTheOthersGoOn() throws {
         let dir = try TemporaryDirectory()
         let data = try dir.write("d.svm", Self.log)
-        // Without l2, a learning rate of 3e38 overflows float32 within a few steps.
+        // Without l2, a learning rate of 3e38 overflows float32 within a few
+        // steps; it shares a worker's vector update with 0.1.
         let run = try Tools.run(
             "ftrl-train",
             [
-                "--bits", "12", "--l2", "0", "--learning-rate", "0.1,3e38", "-m", dir.path("m.ftrl"), "--search-json", dir.path("s.json"),
-                data,
+                "--bits", "12", "--l2", "0", "--learning-rate", "0.1,3e38,0.2,0.4", "-m", dir.path("m.ftrl"), "--models-dir",
+                dir.path("all"), "--search-json", dir.path("s.json"), data,
             ])
         #expect(run.status == 0, "one setting failing leaves the others: \(run.stderr)")
         let settings = try #require(try Self.json(dir.path("s.json"))["settings"] as? [[String: Any]], "\(run.stderr)")
@@ -166,10 +220,21 @@ struct SettingsSearchTests {
         #expect(failed.count == 1)
         #expect((failed.first?["failure"] as? String)?.contains("diverged") == true)
         #expect(run.stderr.contains("failed: training diverged"))
-        #expect(((settings[0]["setting"] as? [String: Double])?["learning_rate"]) == 0.1)
+        #expect(((settings.last?["setting"] as? [String: Double])?["learning_rate"]) == 3e38, "ranked last")
+        #expect(try Self.bytes(dir.path("m.ftrl")) == Self.bytes(#require(settings[0]["model"] as? String)))
+        // Every other setting is its own run's, the one that diverged beside them none.
         let alone = dir.path("alone.ftrl")
-        #expect(try Tools.run("ftrl-train", ["--bits", "12", "--l2", "0", "--learning-rate", "0.1", "-q", "-m", alone, data]).status == 0)
-        #expect(try Self.bytes(alone) == Self.bytes(dir.path("m.ftrl")))
+        for rate in ["0.1", "0.2", "0.4"] {
+            #expect(
+                try Tools.run("ftrl-train", ["--bits", "12", "--l2", "0", "--learning-rate", rate, "-q", "-m", alone, data]).status == 0)
+            #expect(try Self.bytes(alone) == Self.bytes(dir.path("all/learning-rate-\(rate).ftrl")), "\(rate)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.path("all/learning-rate-3e38.ftrl")))
+        // It failed at the step, and after the examples, that its own run reports.
+        let diverging = try Tools.run("ftrl-train", ["--bits", "12", "--l2", "0", "--learning-rate", "3e38", "-q", "-m", alone, data])
+        #expect(diverging.status != 0)
+        let reason = try #require(failed.first?["failure"] as? String)
+        #expect(diverging.stderr.contains(reason), "\(diverging.stderr) / \(reason)")
     }
 
     @Test(arguments: [

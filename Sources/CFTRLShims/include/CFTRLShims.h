@@ -10,6 +10,20 @@ static inline void ftrl_prefetch(const void *p) {
     __builtin_prefetch(p, 1, 3);
 }
 
+/// Four floats or doubles, imported into Swift as SIMD4<Float> and SIMD4<Double>.
+typedef float ftrl_float4 __attribute__((ext_vector_type(4)));
+typedef double ftrl_double4 __attribute__((ext_vector_type(4)));
+
+/// The square root of each lane, correctly rounded as the scalar one (IEEE
+/// 754): Swift's SIMD `squareRoot()` runs lane by lane through libm.
+static inline ftrl_float4 ftrl_sqrt4f(ftrl_float4 x) {
+    return __builtin_elementwise_sqrt(x);
+}
+
+static inline ftrl_double4 ftrl_sqrt4d(ftrl_double4 x) {
+    return __builtin_elementwise_sqrt(x);
+}
+
 /// The signal (SIGINT or SIGTERM) that asked training to stop, or 0.
 extern volatile sig_atomic_t ftrl_stop_flag;
 

@@ -5,7 +5,7 @@ import Glibc
 /// Every quantity of a float32 model is computed in float32, as TensorFlow
 /// does for a float32 variable; the protocol gives the generic trainer the
 /// few maths functions it needs in the model's own precision.
-public protocol FTRLScalar: BinaryFloatingPoint, LosslessStringConvertible, Sendable {
+public protocol FTRLScalar: BinaryFloatingPoint, LosslessStringConvertible, Sendable, Codable, SIMDScalar, GradientSum {
     /// `x` to the power `y`.
     static func power(_ x: Self, _ y: Self) -> Self
     /// `e^x`.
@@ -20,6 +20,12 @@ public protocol FTRLScalar: BinaryFloatingPoint, LosslessStringConvertible, Send
     var asDouble: Double { get }
     /// The value nearest to `d`.
     init(fromDouble d: Double)
+}
+
+/// What a step's gradients are summed in: a scalar, or the lanes of several
+/// settings trained together (`LaneTrainer`).
+public protocol GradientSum {
+    static func += (sum: inout Self, term: Self)
 }
 
 extension Float: FTRLScalar {

@@ -100,6 +100,49 @@ public struct Metrics: Sendable {
         ])
     }
 
+    /// The ROC curve: false against true positive rate as the threshold
+    /// falls from the highest prediction, one vertex per distinct prediction
+    /// (tied predictions join their vertices by a straight segment, which is
+    /// how `auc` counts ties), from (0, 0) to (1, 1). Past `maxPoints`
+    /// vertices, evenly spaced ones are kept (always the first and last); the
+    /// area under the polyline then misses `auc` by less than one part in
+    /// `maxPoints`. Empty with one class.
+    public func rocCurve(maxPoints: Int = 2000) -> [(fpr: Double, tpr: Double)] {
+        let negatives = count - positives
+        guard positives > 0, negatives > 0 else { return [] }
+        let order = predictions.indices.sorted { predictions[$0] > predictions[$1] }
+        var vertices: [(fpr: Double, tpr: Double)] = [(0, 0)]
+        var (tp, fp) = (0, 0)
+        var i = 0
+        while i < order.count {
+            let p = predictions[order[i]]
+            while i < order.count && predictions[order[i]] == p {
+                if labels[order[i]] { tp += 1 } else { fp += 1 }
+                i += 1
+            }
+            vertices.append((Double(fp) / Double(negatives), Double(tp) / Double(positives)))
+        }
+        guard vertices.count > maxPoints, maxPoints >= 2 else { return vertices }
+        let last = vertices.count - 1
+        return (0..<maxPoints).map { vertices[$0 * last / (maxPoints - 1)] }
+    }
+
+    /// Predictions counted in `bins` equal bins over [0, `upTo`] (a
+    /// prediction at or above `upTo` in the last), clicks and non-clicks
+    /// apart, and without labels all of them as non-clicks.
+    public func histogram(bins: Int, upTo: Double) -> (clicks: [Int], nonClicks: [Int]) {
+        var clicks = [Int](repeating: 0, count: bins)
+        var nonClicks = [Int](repeating: 0, count: bins)
+        for (p, clicked) in zip(predictions, labels) {
+            let b = min(bins - 1, max(0, Int(p / upTo * Double(bins))))
+            if clicked { clicks[b] += 1 } else { nonClicks[b] += 1 }
+        }
+        return (clicks, nonClicks)
+    }
+
+    /// The highest prediction (0 without any).
+    public var maxPrediction: Double { predictions.max() ?? 0 }
+
     /// Mean logloss.
     public var logLoss: Double { count == 0 ? .nan : lossSum / Double(count) }
 

@@ -23,6 +23,8 @@ final class ByteStream {
     private var rawStart = 0
     private var rawEnd = 0
     private var sawEOF = false
+    /// Bytes read from the file so far (compressed ones for gzip).
+    private(set) var rawRead = 0
 
     private enum Mode { case undecided, plain, gzip }
     private var mode = Mode.undecided
@@ -70,6 +72,7 @@ final class ByteStream {
             let n = Glibc.read(fd, raw + rawEnd, rawCapacity - rawEnd)
             if n > 0 {
                 rawEnd += n
+                rawRead += n
                 return
             }
             if n == 0 {

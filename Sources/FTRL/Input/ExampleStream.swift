@@ -30,8 +30,26 @@ public final class ExampleStream {
         let decode = DecodeStage(paths: paths, format: schema.format, chunks: chunks, stats: stats)
         let context = DecoderContext(schema: schema, hasher: hasher, scoring: scoring, columns: resolved)
         let parse = ParseStage(context: context, chunks: chunks, blocks: blocks, stats: stats)
+        size = Self.size(of: paths)
         start { decode.run() }
         start { parse.run() }
+    }
+
+    /// The total bytes of `paths` when each is a regular file (for `-`,
+    /// what is left of standard input when it is one), else nil.
+    private static func size(of paths: [String]) -> Int? {
+        var total = 0
+        for path in paths {
+            var st = stat()
+            if path == "-" {
+                guard fstat(0, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+                total += max(0, Int(st.st_size) - max(0, Int(lseek(0, 0, SEEK_CUR))))
+            } else {
+                guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+                total += Int(st.st_size)
+            }
+        }
+        return total
     }
 
     private func start(_ body: @escaping @Sendable () -> Void) {
@@ -53,6 +71,14 @@ public final class ExampleStream {
     public func next() throws(FTRLError) -> ExampleBlock? {
         try blocks.receive()
     }
+
+    /// The bytes of the input files (compressed ones for gzip), when all are
+    /// regular files (standard input too when it is one), else nil.
+    public let size: Int?
+
+    /// The bytes read from the input files so far (by the decode thread,
+    /// which runs a few blocks ahead of `next()`).
+    public var bytesRead: Int { stats.value.read }
 
     /// The columns of the delimited input, once its first header or row was read.
     public var columns: ResolvedColumns? { resolved.value }
@@ -105,6 +131,8 @@ struct StreamStats: Sendable {
     var decodeSeconds = 0.0
     var parseSeconds = 0.0
     var decoded = 0
+    /// Bytes read from the input files so far (compressed ones for gzip).
+    var read = 0
 }
 
 /// The decode thread: reads, decompresses and cuts text into chunks of whole records.
@@ -126,8 +154,10 @@ private struct DecodeStage: Sendable {
         var carry: [UInt8] = []
         var splitter = RecordSplitter(format: format)
         do throws(FTRLError) {
+            var before = 0  // bytes of the files already read
             for path in paths {
                 let stream = try ByteStream(path: path)
+                defer { before += stream.rawRead }
                 var startsFile = true
                 var checkBOM = true
                 var atEnd = false
@@ -150,6 +180,8 @@ private struct DecodeStage: Sendable {
                         let n = try stream.read(into: chunk.bytes + chunk.length, capacity: chunk.capacity - chunk.length)
                         decodeSeconds += Clock.now() - t0
                         decoded += n
+                        let read = before + stream.rawRead
+                        stats.update { $0.read = read }
                         if n == 0 {
                             atEnd = true
                             if chunk.length > 0 && chunk.bytes[chunk.length - 1] != 0x0A {

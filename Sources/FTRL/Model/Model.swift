@@ -14,6 +14,9 @@ public final class Model<F: FTRLScalar> {
     public var iterations: UInt64 = 0
     /// Examples consumed by training, over all epochs and resumes.
     public var examples: UInt64 = 0
+    /// The logloss of its training, every so many examples (empty for a
+    /// model merged from several).
+    public var curve = TrainingCurve()
     /// Set when `w` holds the exported weights (scoring only; never saved).
     private(set) var isFinalizedForScoring = false
     /// The EMA rule of the config, when the model keeps averages.
@@ -158,6 +161,16 @@ public enum AnyModel {
             }
             try! open(Set(config: newValue))
         }
+    }
+}
+
+extension AnyModel {
+    /// Examples the model learned from, and its training curve.
+    public var training: (examples: UInt64, curve: TrainingCurve) {
+        struct Get: ModelBody {
+            func run<F: FTRLScalar>(_ m: Model<F>) -> (examples: UInt64, curve: TrainingCurve) { (m.examples, m.curve) }
+        }
+        return try! open(Get())  // Get does not throw
     }
 }
 

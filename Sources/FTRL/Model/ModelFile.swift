@@ -30,6 +30,12 @@ import Glibc
 ///               weighs each shard once and recovers the sums of their
 ///               changes (see `ModelMerge`)
 ///
+/// and one optional section, written when the model recorded its training:
+///
+///     curve     u64 interval, u64 examples and f64 logloss sum of the
+///               interval in progress, u64 N, then N x u64 examples,
+///               f64 mean logloss (see `TrainingCurve`)
+///
 /// A reader refuses a version or a kind it does not know, and a file
 /// without one of these sections; it skips a section whose name it does not
 /// know, so that a later version can add optional ones. Version 1 files
@@ -71,7 +77,8 @@ public enum ModelFile {
             }
             writer.bytes(magic)
             writer.u32(version)
-            writer.u32(mergeCounts == nil ? 5 : 6)
+            let curve = model.curve
+            writer.u32(5 + (mergeCounts == nil ? 0 : 1) + (curve.isEmpty ? 0 : 1))
             let kind = Array(model.kind.utf8)
             section("kind", kind.count)
             writer.bytes(kind)
@@ -110,6 +117,17 @@ public enum ModelFile {
                     writer.u32(count)
                 }
             }
+            if !curve.isEmpty {
+                section("curve", 32 + curve.points.count * 16)
+                writer.u64(curve.interval)
+                writer.u64(curve.pendingCount)
+                writer.scalar(curve.pendingSum)
+                writer.u64(UInt64(curve.points.count))
+                for p in curve.points {
+                    writer.u64(p.examples)
+                    writer.scalar(p.logLoss)
+                }
+            }
             try writer.finish()
         } catch {
             unlink(temporary)
@@ -132,6 +150,7 @@ public enum ModelFile {
         var slotsOffset = 0
         var slotsLength: Int?
         var mergeCounts: MergeCounts?
+        var curve = TrainingCurve()
     }
 
     /// Reads a model file, checking its magic, version, kind, sizes and checksum.
@@ -197,6 +216,7 @@ public enum ModelFile {
             model.iterations = layout.iterations
             model.examples = layout.examples
             model.mergeCounts = layout.mergeCounts
+            model.curve = layout.curve
             r.offset = layout.biasOffset
             model.bias.w = r.scalar()
             model.bias.n = r.scalar()
@@ -305,6 +325,24 @@ public enum ModelFile {
                     counts.slots[slot] = s.u32()!
                 }
                 layout.mergeCounts = counts
+            case "curve":
+                guard length >= 32, let interval = s.u64(), let pendingCount = s.u64() else {
+                    throw refuse("the curve section is too short")
+                }
+                let pendingSum: Double = s.scalar()
+                guard let n = s.u64(), n <= UInt64(length), length == 32 + Int(n) * 16 else {
+                    throw refuse("the curve section does not hold the points it promises")
+                }
+                var points: [TrainingCurve.Point] = []
+                for _ in 0..<n {
+                    let examples = s.u64()!
+                    points.append(TrainingCurve.Point(examples: examples, logLoss: s.scalar()))
+                }
+                guard let curve = TrainingCurve(interval: interval, pendingSum: pendingSum, pendingCount: pendingCount, points: points)
+                else {
+                    throw refuse("the curve section holds numbers no training records")
+                }
+                layout.curve = curve
             default:
                 break  // a section of a later version: not needed to load the model
             }

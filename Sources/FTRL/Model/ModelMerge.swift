@@ -157,8 +157,10 @@ public enum ModelMerge {
             var iterations = base?.iterations ?? 0
             var examples = base?.examples ?? 0
             var shards: UInt32 = 0  // the shards that took a step, each merged model counting the shards it stands for
+            var curve = TrainingCurve()  // one model's training curve goes on; several make none
             for path in paths {
                 let model = try typed(try ModelFile.read(path: path), F.self, path, reference)
+                if paths.count == 1 { curve = model.curve }
                 if let base {
                     guard model.iterations >= base.iterations, model.examples >= base.examples else {
                         throw FTRLError(
@@ -211,6 +213,7 @@ public enum ModelMerge {
             let merged = try Model<F>(config: config)
             merged.iterations = iterations
             merged.examples = examples
+            merged.curve = curve
             let lr: F = config.schedule.map { $0.rate(at: max(iterations, 1) - 1) } ?? F(fromDouble: config.learningRate)
             let update = FTRLUpdate<F>(config: config, lr: lr)
             let step = UInt32(truncatingIfNeeded: max(iterations, 1))

@@ -74,13 +74,22 @@ public final class WeightTable<F: FTRLScalar> {
         return (0..<count).map { WeightTable(bits: bits, withEMA: withEMA, mapping: mapping, index: $0) }
     }
 
-    /// Faults the table's pages in on helper threads while input starts to
+    /// Faults the table's pages in on a helper thread while input starts to
     /// flow: the kernel maps and zeroes them in bulk, far cheaper than one
     /// page fault at a time in the trainer's loop (0.97 s -> 0.80 s for 1M
-    /// rows at 24 bits). MADV_POPULATE_WRITE never changes what a page
+    /// rows at 24 bits). Training then waits for it (`awaitPrefault`) before
+    /// its first example: a slot read before its page is mapped maps the
+    /// shared zero page, whose first write costs a second fault and a TLB
+    /// shootdown on the other cores (a search of six settings: 1.5 -> 0.8 s
+    /// of system time). MADV_POPULATE_WRITE never changes what a page
     /// holds, so it cannot race with the trainer's writes.
     func prefault() {
         mapping.prefault()
+    }
+
+    /// Waits until `prefault()` has mapped the whole table (at once when it was not called).
+    func awaitPrefault() {
+        mapping.awaitPrefault()
     }
 
     /// Refuses, before training touches the whole table, a table whose
@@ -219,6 +228,10 @@ private final class TableMapping: @unchecked Sendable {
     deinit {
         populating.wait()
         munmap(base, bytes)
+    }
+
+    func awaitPrefault() {
+        populating.wait()
     }
 
     /// See `WeightTable.prefault()`.

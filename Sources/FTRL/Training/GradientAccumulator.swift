@@ -1,3 +1,5 @@
+extension SIMD4: GradientSum where Scalar: FTRLScalar {}
+
 /// Sums the gradient of one step per slot: the duplicates of a batch (the
 /// same slot from several features or examples) become one number per active
 /// slot before the update, as the contract requires.
@@ -7,7 +9,7 @@
 /// pointers that cannot be copied: it owns its buffers and frees them once,
 /// when it goes away (or when `grow()` replaces them), so a double free or a
 /// use after free cannot be written.
-struct GradientAccumulator<F: FTRLScalar>: ~Copyable {
+struct GradientAccumulator<F: GradientSum>: ~Copyable {
     private var keys: UnsafeMutablePointer<UInt32>
     private var stamps: UnsafeMutablePointer<UInt32>
     private var positions: UnsafeMutablePointer<Int32>

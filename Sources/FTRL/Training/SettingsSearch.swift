@@ -100,6 +100,8 @@ public struct SettingsSearch {
         public var bestLabel: String
         /// Settings still training.
         public var active: Int
+        /// The input read.
+        public var input = InputShare()
     }
 
     /// The settings, in order.
@@ -189,6 +191,7 @@ public struct SettingsSearch {
         let byValidation = !validation.isEmpty
         let epochs = candidates.map(\.config.epochs).max() ?? 1
         let shares = Self.shares(count: count, threads: threads)
+        let units = shares.map { SearchUnit.of($0, models) }
         let gang = WorkerGang(count: shares.count)
         defer { gang.stop() }
         // Per-setting slots the workers write into (each index has one writer).
@@ -213,6 +216,8 @@ public struct SettingsSearch {
                 _ = stream.finish(wait: outcome.interruptedBy == nil)
             }
             losses.initialize(repeating: 0)
+            // As a single run does (`Trainer.train`): every table mapped, while the reader starts.
+            if epoch == 1 { for m in models { m.table.awaitPrefault() } }
             var row = 0
             var positives = 0
             var history = PassHistory(settings: count)
@@ -227,28 +232,34 @@ public struct SettingsSearch {
                 if let weights, row + block.count > weights.count {
                     throw FTRLError(.data, "has \(weights.count) example weights, fewer than the training rows", path: weightsPath)
                 }
-                let slice = weights.map { w in (w, row) }
                 let running = active
-                gang.run { k in
-                    for lo in stride(from: 0, to: block.count, by: Self.chunk) {
-                        let examples = lo..<min(lo + Self.chunk, block.count)
-                        for i in shares[k] where running[i] && failures[i] == nil {
-                            do throws(FTRLError) {
-                                let fed: Trainer<F>.Fed
-                                if let (w, at) = slice {
-                                    fed = try w.withUnsafeBufferPointer { all throws(FTRLError) in
-                                        try trainers[i].feed(
-                                            block, examples: examples, weights: UnsafeBufferPointer(rebasing: all[at..<at + block.count]))
+                let at = row
+                func feedAll(_ blockWeights: UnsafeBufferPointer<Double>?) {
+                    gang.run { k in
+                        for lo in stride(from: 0, to: block.count, by: Self.chunk) {
+                            let examples = lo..<min(lo + Self.chunk, block.count)
+                            for unit in units[k] {
+                                switch unit {
+                                case .lanes(let lanes):
+                                    lanes.feed(
+                                        block, examples: examples, weights: blockWeights, running: running, losses: losses,
+                                        failures: failures)
+                                case .single(let i):
+                                    guard running[i] && failures[i] == nil else { continue }
+                                    do throws(FTRLError) {
+                                        losses[i] += try trainers[i].feed(block, examples: examples, weights: blockWeights).logLossSum
+                                    } catch {
+                                        failures[i] = error
                                     }
-                                } else {
-                                    fed = try trainers[i].feed(block, examples: examples)
                                 }
-                                losses[i] += fed.logLossSum
-                            } catch {
-                                failures[i] = error
                             }
                         }
                     }
+                }
+                if let weights {
+                    weights.withUnsafeBufferPointer { all in feedAll(UnsafeBufferPointer(rebasing: all[at..<at + block.count])) }
+                } else {
+                    feedAll(nil)
                 }
                 for e in 0..<block.count where block.labels[e] == 1 { positives += 1 }
                 row += block.count
@@ -269,11 +280,20 @@ public struct SettingsSearch {
                 onProgress(
                     Progress(
                         epoch: epoch, examples: row, totalExamples: outcome.examples + row, bestLogLoss: bestLoss / Double(max(row, 1)),
-                        bestLabel: bestLabel, active: active.count { $0 }))
+                        bestLabel: bestLabel, active: active.count { $0 }, input: InputShare(stream, epoch: epoch, epochs: epochs)))
                 if stopsOnSignal && ftrl_stop_signal() != 0 { break }
             }
+            for unit in units.joined() {
+                switch unit {
+                case .lanes(let lanes):
+                    lanes.flush(failures: failures)
+                case .single(let i):
+                    guard active[i] else { continue }
+                    do throws(FTRLError) { try trainers[i].flush() } catch { failures[i] = error }
+                }
+            }
             for i in 0..<count where active[i] {
-                do throws(FTRLError) { try trainers[i].flush() } catch {
+                if let error = failures[i] {
                     active[i] = false
                     results[i].failure = error.message
                 }
@@ -408,6 +428,29 @@ public struct SettingsSearch {
         case .float32(let m): return m as? Model<G>
         case .float64(let m): return m as? Model<G>
         }
+    }
+}
+
+/// What a worker feeds: up to four settings as the lanes of one update, or
+/// one setting through its own `Trainer`.
+private enum SearchUnit<F: FTRLScalar> {
+    case lanes(LaneTrainer<F>)
+    case single(Int)
+
+    /// The units of a worker's settings `share`: runs of up to four as
+    /// lanes where `LaneTrainer` can take them, the others one by one.
+    static func of(_ share: [Int], _ models: [Model<F>]) -> [SearchUnit] {
+        var units: [SearchUnit] = []
+        for lo in stride(from: 0, to: share.count, by: 4) {
+            let run = Array(share[lo..<min(lo + 4, share.count)])
+            let group = run.map { models[$0] }
+            if LaneTrainer.canTrain(group) {
+                units.append(.lanes(LaneTrainer(models: group, indices: run)))
+            } else {
+                units += run.map { .single($0) }
+            }
+        }
+        return units
     }
 }
 

@@ -10,6 +10,35 @@ public struct PassProgress: Sendable {
     public var totalExamples: Int
     /// Mean logloss of this epoch's examples, each predicted before it was learned.
     public var logLoss: Double
+    /// The input read in this epoch and of all epochs: see `InputShare`.
+    public var input = InputShare()
+}
+
+/// How much of a run's input was read, when the input's size is known.
+public struct InputShare: Sendable {
+    /// Bytes of the input files read in this epoch (compressed ones for gzip).
+    public var bytesRead = 0
+    /// The bytes of the input files, when all are regular files, else nil.
+    public var size: Int?
+    /// This epoch (from 1) and the run's epochs.
+    public var epoch = 1
+    public var epochs = 1
+
+    public init() {}
+
+    public init(_ stream: ExampleStream, epoch: Int, epochs: Int) {
+        bytesRead = stream.bytesRead
+        size = stream.size
+        self.epoch = epoch
+        self.epochs = epochs
+    }
+
+    /// The share of the whole run done, from 0 to 1, over all epochs; nil when the size is not known.
+    public var done: Double? {
+        guard let size, size > 0, epochs > 0 else { return nil }
+        let pass = min(1, Double(bytesRead) / Double(size))
+        return (Double(epoch - 1) + pass) / Double(epochs)
+    }
 }
 
 extension Trainer {
@@ -46,6 +75,10 @@ extension Trainer {
                 summary.parseSeconds += busy.parse
                 summary.bytes += busy.bytes
             }
+            // The table fully mapped before the first example: a slot read
+            // before its page is mapped maps the shared zero page, and its
+            // first write then costs a second fault and a TLB shootdown.
+            if epoch == 1 { model.table.awaitPrefault() }
             var row = 0
             var epochLoss = 0.0
             while true {
@@ -74,7 +107,8 @@ extension Trainer {
                 if stopped { break }
                 progress(
                     PassProgress(
-                        epoch: epoch, examples: row, totalExamples: summary.examples + row, logLoss: epochLoss / Double(max(row, 1))))
+                        epoch: epoch, examples: row, totalExamples: summary.examples + row, logLoss: epochLoss / Double(max(row, 1)),
+                        input: InputShare(stream, epoch: epoch, epochs: model.config.epochs)))
             }
             try flush()
             let signal = ftrl_stop_signal()

@@ -50,6 +50,9 @@ public final class Trainer<F: FTRLScalar> {
         var gradients = GradientAccumulator<F>()
         var bias: F = 0
         var examples = 0
+        /// The model's training curve, kept here while training (copied
+        /// back to the model after each feed and before a checkpoint).
+        var curve = TrainingCurve()
     }
     private var batch = Batch()
     private let startExamples: UInt64
@@ -84,6 +87,7 @@ public final class Trainer<F: FTRLScalar> {
             clipping = .none
         }
         model.table.prefault()
+        batch.curve = model.curve
     }
 
     /// What one `feed` did.
@@ -115,6 +119,7 @@ public final class Trainer<F: FTRLScalar> {
     public func feed(_ block: ExampleBlock, examples: Range<Int>, weights: UnsafeBufferPointer<Double>? = nil) throws(FTRLError) -> Fed {
         let fed = try run(block, examples, weights: weights, batch: &batch)
         model.examples = startExamples &+ consumed
+        model.curve = batch.curve
         return fed
     }
 
@@ -123,6 +128,7 @@ public final class Trainer<F: FTRLScalar> {
     public func flush() throws(FTRLError) {
         if batch.examples > 0 { try step(&batch) }
         model.examples = startExamples &+ consumed
+        model.curve = batch.curve
     }
 
     /// The EMA rule and averages when weights are overwritten by their
@@ -177,7 +183,9 @@ public final class Trainer<F: FTRLScalar> {
             }
             let p = sigmoid(margin + bias.w)
             let y = F(labels[e])
-            lossSum += LogLoss.of(p.asDouble, label: y == 1)
+            let loss = LogLoss.of(p.asDouble, label: y == 1)
+            lossSum += loss
+            current.curve.add(loss)
             recorder?.metrics.add(p.asDouble, label: y == 1)
             var residual = p - y
             if let weights { residual *= F(fromDouble: weights[e]) }
@@ -276,6 +284,7 @@ public final class Trainer<F: FTRLScalar> {
         if checkpointEvery > 0 && sinceCheckpoint >= checkpointEvery, let checkpoint {
             sinceCheckpoint = 0
             model.examples = startExamples &+ consumed
+            model.curve = b.curve
             try checkpoint()
         }
     }
@@ -286,9 +295,15 @@ extension Trainer {
     /// model: nothing of the run may be saved.
     @inline(never)
     fileprivate func diverged(at t: UInt64) -> FTRLError {
+        Self.divergence(at: t, examples: startExamples + consumed)
+    }
+
+    /// The error for step `t` (0-based) overflowing after `examples` examples.
+    @inline(never)
+    static func divergence(at t: UInt64, examples: UInt64) -> FTRLError {
         FTRLError(
             .data,
-            "training diverged at step \(t + 1), after \(startExamples + consumed) examples: the update overflowed "
+            "training diverged at step \(t + 1), after \(examples) examples: the update overflowed "
                 + "\(F.dtypeName) (a feature value or example weight too large for it, or extreme settings); scale the values"
                 + (F.self == Float.self ? " or use --dtype float64" : ""))
     }

@@ -10,6 +10,8 @@ public struct PredictionJob: Sendable {
         public var metrics = false
         /// Where the metrics go as JSON, or nil.
         public var metricsJSONPath: String?
+        /// Where the HTML report goes, or nil.
+        public var reportPath: String?
         public init() {}
     }
 
@@ -24,21 +26,28 @@ public struct PredictionJob: Sendable {
     /// - Throws: `FTRLError` for a bad model, bad input or a failed write.
     public func run() throws(FTRLError) {
         let inputs = options.inputs.isEmpty ? ["-"] : options.inputs
-        if let path = options.metricsJSONPath {
-            if path == "-" { throw FTRLError(.usage, "--metrics-json needs a file: standard output carries the probabilities") }
-            try AtomicFile.checkWritable(path, role: "--metrics-json")
-            if let out = FileIdentity(path: try AtomicFile.target(of: path, role: "--metrics-json")),
+        for (path, role) in [(options.metricsJSONPath, "--metrics-json"), (options.reportPath, "--report")] {
+            guard let path else { continue }
+            if path == "-" { throw FTRLError(.usage, "\(role) needs a file: standard output carries the probabilities") }
+            try AtomicFile.checkWritable(path, role: role)
+            if let out = FileIdentity(path: try AtomicFile.target(of: path, role: role)),
                 let input = (inputs + [options.modelPath]).first(where: { FileIdentity(path: $0) == out })
             {
-                throw FTRLError(
-                    .usage, "--metrics-json \(path) is \(input == "-" ? "standard input" : input): writing there would destroy it")
+                throw FTRLError(.usage, "\(role) \(path) is \(input == "-" ? "standard input" : input): writing there would destroy it")
             }
         }
         let model = try ModelFile.read(path: options.modelPath)
-        let withMetrics = options.metrics || options.metricsJSONPath != nil
+        let withMetrics = options.metrics || options.metricsJSONPath != nil || options.reportPath != nil
         let metrics = try ScoringRun(inputs: inputs, output: OutputWriter(), withMetrics: withMetrics).run(on: model)
         if let path = options.metricsJSONPath, let metrics {
             try AtomicFile.write(Array((metrics.json.rendered() + "\n").utf8), to: path, role: "--metrics-json")
+        }
+        if let path = options.reportPath, let metrics {
+            let (examples, curve) = model.training
+            var report = HTMLReport(
+                modelPath: options.modelPath, inputs: inputs, metrics: metrics, config: model.config, trainedExamples: examples)
+            report.curve = curve
+            try AtomicFile.write(Array(report.rendered().utf8), to: path, role: "--report")
         }
         if options.metrics, let metrics {
             if metrics.count == 0 {

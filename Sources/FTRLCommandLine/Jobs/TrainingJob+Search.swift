@@ -86,7 +86,8 @@ extension TrainingJob {
             progress.tick {
                 let rate = Double(at.totalExamples) / max(progress.elapsed, 1e-9)
                 let best = at.epoch == 1 ? ", best progressive logloss \(fixed(at.bestLogLoss, 5)) (\(at.bestLabel))" : ""
-                return "epoch \(at.epoch): \(grouped(at.totalExamples)) examples  \(grouped(Int(rate))) ex/s  "
+                let share = progress.inPlace ? progress.share(at.input) : ""
+                return "\(share)epoch \(at.epoch): \(grouped(at.totalExamples)) examples  \(grouped(Int(rate))) ex/s  "
                     + "\(at.active) settings\(best)"
             }
         }
@@ -105,7 +106,9 @@ extension TrainingJob {
         let outcome: SettingsSearch.Outcome
         do throws(FTRLError) {
             outcome = try search.run(on: models)
+            progress.clear()
         } catch var error {
+            progress.clear()
             if let note = modelNote { error.notes.append(note) }
             throw error
         }

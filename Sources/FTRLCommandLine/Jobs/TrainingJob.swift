@@ -196,6 +196,12 @@ public struct TrainingJob {
             progress.tick {
                 let rate = Double(at.totalExamples) / max(progress.elapsed, 1e-9)
                 let label = at.epoch == 1 ? "progressive logloss" : "epoch \(at.epoch) train logloss"
+                if progress.inPlace {
+                    // One terminal line: the share and time left first, the loss last.
+                    let loss = at.epoch == 1 ? "logloss" : "epoch \(at.epoch) logloss"
+                    return progress.share(at.input)
+                        + "\(grouped(at.totalExamples)) ex  \(grouped(Int(rate))) ex/s  \(loss) \(fixed(at.logLoss, 5))"
+                }
                 return "\(grouped(at.totalExamples)) examples  \(grouped(Int(rate))) ex/s  \(label) \(fixed(at.logLoss, 5))"
             }
         }
@@ -207,7 +213,9 @@ public struct TrainingJob {
         let outcome: TrainingRun.Outcome
         do throws(FTRLError) {
             outcome = try run.run(on: model)
+            progress.clear()
         } catch var error {
+            progress.clear()
             if let examples = checkpoints.last, let path = checkpointPath {
                 error.notes.append(
                     "the last checkpoint, after \(grouped(examples)) examples, is in \(path): continue from it with --resume \(path)")

@@ -347,7 +347,10 @@ public struct RunOptions: ParsableArguments {
     @Flag(name: [.short, .long], help: "Print nothing but errors.")
     var quiet = false
 
-    @Option(help: ArgumentHelp("Seconds between progress lines on stderr.", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "Seconds between progress lines on stderr; on a terminal one line is redrawn in place (share read, time left) at least 5 times a second.",
+            valueName: "seconds"))
     var progressEvery: Double = 3
 
     @Flag(help: "Print where the time went (reader and trainer threads) at the end.")

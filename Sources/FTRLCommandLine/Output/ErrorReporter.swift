@@ -5,8 +5,11 @@ import Glibc
 /// escape sequences among them) shown as `\xNN`: messages quote column
 /// names, paths and other text that came from the input.
 public func printError(_ line: String) {
-    var text = terminalSafe(line)
-    text += "\n"
+    writeError(terminalSafe(line) + "\n")
+}
+
+/// Writes `text` to standard error as it is.
+func writeError(_ text: String) {
     var bytes = Array(text.utf8)[...]
     while !bytes.isEmpty {
         let n = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
