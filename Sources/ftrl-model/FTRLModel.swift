@@ -8,7 +8,7 @@ struct FTRLModel: ParsableCommand {
         commandName: "ftrl-model",
         abstract: "Inspect and merge model files.",
         discussion: "Exit codes: 0 ok, 64 usage, 65 corrupt or foreign model, 66 missing file, 74 I/O error.",
-        subcommands: [Info.self, State.self, Weights.self, Merge.self])
+        subcommands: [Info.self, State.self, Weights.self, Top.self, Merge.self])
 }
 
 /// Loads the model at `path` and runs `body` on it, turning library errors

@@ -31,6 +31,12 @@ struct FTRLPredict: ParsableCommand {
             valueName: "file"))
     var report: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "CSV and TSV: the metrics per value of this column too (per site, per app), largest groups first: on stderr with --metrics (the 20 largest), in --metrics-json under \"by\", in --report.",
+            valueName: "column"))
+    var metricsBy: String?
+
     func run() throws {
         var options = PredictionJob.Options()
         options.modelPath = model
@@ -38,6 +44,7 @@ struct FTRLPredict: ParsableCommand {
         options.metrics = metrics
         options.metricsJSONPath = metricsJson
         options.reportPath = report
+        options.metricsBy = metricsBy
         let status = reportingErrors(as: "ftrl-predict") { () throws(FTRLError) -> Int32 in
             try PredictionJob(options: options).run()
             return 0

@@ -86,6 +86,20 @@ struct ReportTests {
         let progressive = try #require(trainMetrics["logloss"] as? Double)
         let covered = curve.reduce(0.0) { $0 + $1.1 } / Double(curve.count)
         #expect(abs(covered - progressive) < 0.01, "mean of the curve \(covered), progressive logloss \(progressive)")
+        // The top features, named from the scored file as `ftrl-model top` names them.
+        let top = try Tools.run("ftrl-model", ["top", model, Self.test, "-n", "25", "--json"])
+        let features = try #require(
+            (try JSONSerialization.jsonObject(with: Data(top.stdout.utf8)) as? [String: Any])?["features"] as? [[String: Any]])
+        let topTable = try #require(page.range(of: "<table id=\"top-features\">")).upperBound
+        let rows = page[topTable...].components(separatedBy: "<tr><td class=\"name\">").dropFirst()
+        #expect(rows.count == 25)
+        for (row, f) in zip(rows, features) { #expect(row.hasPrefix("\(f["name"] as? String ?? "?")</td>"), "\(row.prefix(60))") }
+        // From standard input the logs cannot be read again: a note instead.
+        let piped = try Tools.run(
+            "ftrl-predict", ["-m", model, "--report", dir.path("p.html"), "-"], stdin: URL(fileURLWithPath: Self.test))
+        #expect(piped.status == 0, "\(piped.stderr)")
+        let pipedPage = try String(contentsOfFile: dir.path("p.html"), encoding: .utf8)
+        #expect(!pipedPage.contains("top-features") && pipedPage.contains("score files, not standard input"))
     }
 
     /// Headless Chromium renders the page: a screenshot of the asked size with more than a blank page on it.

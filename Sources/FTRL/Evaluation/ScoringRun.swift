@@ -10,6 +10,16 @@ public struct ScoringRun: ModelBody {
     public var output: OutputWriter
     /// Whether to collect metrics from the labels.
     public var withMetrics: Bool
+    /// A CSV or TSV column: metrics are also collected per value of it.
+    public var groupBy: String?
+
+    /// What a run measured.
+    public struct Scored: Sendable {
+        /// The metrics of every labelled example, when asked for.
+        public var metrics: Metrics?
+        /// With `groupBy`, the metrics per value of the column, most labelled examples first.
+        public var groups: [(value: String, metrics: Metrics)] = []
+    }
 
     public init(inputs: [String], output: OutputWriter, withMetrics: Bool) {
         self.inputs = inputs
@@ -19,29 +29,35 @@ public struct ScoringRun: ModelBody {
 
     /// Scores the inputs with `model` in its own precision (call this from
     /// outside the library: see `TrainingRun.run(on:)`).
-    public func run(on model: AnyModel) throws(FTRLError) -> Metrics? {
+    public func run(on model: AnyModel) throws(FTRLError) -> Scored {
         try model.open(self)
     }
 
     /// Scores the inputs.
     /// - Returns: the metrics, when asked for.
     /// - Throws: `FTRLError` for bad input or a failed write.
-    public func run<F: FTRLScalar>(_ model: Model<F>) throws(FTRLError) -> Metrics? {
+    public func run<F: FTRLScalar>(_ model: Model<F>) throws(FTRLError) -> Scored {
         let predictor = Predictor(model: model)
         var metrics: Metrics? = withMetrics ? Metrics() : nil
-        let stream = ExampleStream(paths: inputs, hasher: model.hasher, schema: model.config.schema, scoring: true)
+        var groups: [String: Metrics] = [:]
+        let stream = ExampleStream(paths: inputs, hasher: model.hasher, schema: model.config.schema, scoring: true, groupBy: groupBy)
         var probabilities: [F] = []
         probabilities.reserveCapacity(4096)
         while let block = try stream.next() {
             try predictor.score(block, into: &probabilities)
+            let grouped = groupBy != nil && withMetrics
             for (e, p) in probabilities.enumerated() {
                 try output.line(p.description)
                 let label = block.labels[e]
-                if !label.isNaN { metrics?.add(p.asDouble, label: label == 1) }
+                if !label.isNaN {
+                    metrics?.add(p.asDouble, label: label == 1)
+                    if grouped { groups[block.groups[e], default: Metrics()].add(p.asDouble, label: label == 1) }
+                }
             }
             stream.recycle(block)
         }
         try output.flush()
-        return metrics
+        let ordered = groups.sorted { $0.value.count > $1.value.count || ($0.value.count == $1.value.count && $0.key < $1.key) }
+        return Scored(metrics: metrics, groups: ordered.map { ($0.key, $0.value) })
     }
 }

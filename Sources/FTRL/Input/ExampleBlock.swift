@@ -22,6 +22,12 @@ public final class ExampleBlock {
     /// Feature values, beside `slots`.
     public private(set) var values: UnsafeMutablePointer<Double>
     private(set) var featureCapacity: Int
+    /// The name of each feature, beside `slots`, when the stream was asked
+    /// for names (`ftrl-model top`); empty otherwise.
+    public internal(set) var names: [String] = []
+    /// Each example's value of the grouping column, when the stream was
+    /// asked for one (`ftrl-predict --metrics-by`); empty otherwise.
+    public internal(set) var groups: [String] = []
 
     /// Creates an empty block.
     /// - Parameter exampleCapacity: the most examples it holds.
@@ -52,6 +58,8 @@ public final class ExampleBlock {
         count = 0
         hasWeights = false
         offsets[0] = 0
+        if !names.isEmpty { names.removeAll(keepingCapacity: true) }
+        if !groups.isEmpty { groups.removeAll(keepingCapacity: true) }
     }
 
     /// Makes room for `extra` more features after the current ones.

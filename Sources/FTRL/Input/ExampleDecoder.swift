@@ -30,13 +30,17 @@ struct DecoderContext: Sendable {
     let hasher: FeatureHasher
     let scoring: Bool
     let columns: Shared<ResolvedColumns?>
+    /// Whether each feature's name goes into `ExampleBlock.names` too.
+    var naming = false
+    /// The column whose value each example carries in `ExampleBlock.groups`, or nil.
+    var groupBy: String?
 }
 
 extension InputFormat {
     /// The decoder of this format: the registry of formats.
     func decoder(_ context: DecoderContext) -> any ExampleDecoder {
         switch self {
-        case .libsvm: return LibSVMParser(hasher: context.hasher)
+        case .libsvm: return LibSVMParser(hasher: context.hasher, naming: context.naming)
         case .csv, .tsv: return DelimitedDecoder(context: context)
         }
     }

@@ -24,11 +24,20 @@ public final class ExampleStream {
     ///   - schema: the rows' format and, for CSV and TSV, what the columns mean.
     ///   - scoring: whether the rows are scored: then a header line is
     ///     recognised by its names and the label column may be absent.
-    public init(paths: [String], hasher: FeatureHasher, schema: InputSchema = InputSchema(), scoring: Bool = false) {
+    ///   - naming: whether each feature's name goes into `ExampleBlock.names`
+    ///     (slow: a string per feature; for `ftrl-model top`).
+    ///   - groupBy: a CSV or TSV column whose value each example carries in
+    ///     `ExampleBlock.groups` (`ftrl-predict --metrics-by`).
+    public init(
+        paths: [String], hasher: FeatureHasher, schema: InputSchema = InputSchema(), scoring: Bool = false, naming: Bool = false,
+        groupBy: String? = nil
+    ) {
         chunks = Pipe(buffers: (0..<4).map { _ in TextChunk(capacity: 1 << 20) })
         blocks = Pipe(buffers: (0..<4).map { _ in ExampleBlock(exampleCapacity: 1024) })
         let decode = DecodeStage(paths: paths, format: schema.format, chunks: chunks, stats: stats)
-        let context = DecoderContext(schema: schema, hasher: hasher, scoring: scoring, columns: resolved)
+        var context = DecoderContext(schema: schema, hasher: hasher, scoring: scoring, columns: resolved)
+        context.naming = naming
+        context.groupBy = groupBy
         let parse = ParseStage(context: context, chunks: chunks, blocks: blocks, stats: stats)
         size = Self.size(of: paths)
         start { decode.run() }

@@ -3,7 +3,8 @@ import Glibc
 /// `ftrl-predict --report`: one self-contained HTML page (inline SVG, no
 /// script, font or file from elsewhere) on how a model scores a log: the
 /// metrics, the ROC curve, the reliability diagram, the scores of clicks
-/// and non-clicks, and the model's training curve when it recorded one.
+/// and non-clicks, the model's training curve when it recorded one, and its
+/// top features named from the scored logs when they are files.
 public struct HTMLReport {
     /// What was scored and with what.
     public var modelPath: String
@@ -15,6 +16,12 @@ public struct HTMLReport {
     public var trainedExamples: UInt64
     /// The training curve the model recorded, or nil.
     public var curve: TrainingCurve?
+    /// The features with the largest absolute weight, named from the scored
+    /// logs (`TopFeatures`), or nil with the reason in `topFeaturesNote`.
+    public var topFeatures: TopFeatures?
+    public var topFeaturesNote: String?
+    /// The metrics per value of a column (`--metrics-by`), largest groups first, or nil.
+    public var groups: (column: String, groups: [(value: String, metrics: Metrics)])?
 
     public init(modelPath: String, inputs: [String], metrics: Metrics, config: FTRLConfig, trainedExamples: UInt64) {
         self.modelPath = modelPath
@@ -47,6 +54,8 @@ public struct HTMLReport {
             body +=
                 "<p class=\"note\">The model has no training curve (a model merged from several, or written before they were kept).</p>\n"
         }
+        body += groupTable()
+        body += features()
         return """
             <!DOCTYPE html>
             <html lang="en">
@@ -163,5 +172,40 @@ public struct HTMLReport {
         return plot.rendered(
             id: "training-chart", title: "Training curve (progressive logloss)", xLabel: "examples learned",
             yLabel: "logloss, predicted before learning")
+    }
+
+    private func features() -> String {
+        guard let top = topFeatures, !top.features.isEmpty else {
+            return topFeaturesNote.map { "<p class=\"note\">\(HTML.escape($0))</p>\n" } ?? ""
+        }
+        var t =
+            "<h2>Top features by absolute weight</h2>\n<p class=\"note\">Named from the scored logs (\(top.rows) rows), "
+            + "as <code>ftrl-model top</code> names them; a slot's other names are listed beside it.</p>\n"
+        t += "<table id=\"top-features\">\n<tr><th>feature</th><th>weight</th><th>rows</th><th>slot</th><th>sharing the slot</th></tr>\n"
+        for f in top.features {
+            let shared = f.collisions.map { "\($0.name) (\($0.count))" }.joined(separator: ", ")
+            t +=
+                "<tr><td class=\"name\">\(HTML.escape(f.name))</td><td>\(Self.decimal(f.weight, 5))</td><td>\(f.count)</td>"
+                + "<td>\(f.slot)</td><td class=\"name\">\(HTML.escape(shared))</td></tr>\n"
+        }
+        return t + "</table>\n"
+    }
+
+    private func groupTable() -> String {
+        guard let (column, groups) = groups, !groups.isEmpty else { return "" }
+        let shown = groups.prefix(30)
+        var t =
+            "<h2>By \(HTML.escape(column))</h2>\n<p class=\"note\">The \(shown.count) largest of \(groups.count) groups "
+            + "(every group is in <code>--metrics-json</code>).</p>\n<table id=\"groups\">\n"
+        t +=
+            "<tr><th>\(HTML.escape(column))</th><th>examples</th><th>clicks</th><th>logloss</th><th>AUC</th><th>normalized entropy</th>"
+            + "<th>calibration</th></tr>\n"
+        for (value, m) in shown {
+            t +=
+                "<tr><td class=\"name\">\(HTML.escape(value.isEmpty ? "(empty)" : value))</td><td>\(m.count)</td><td>\(m.positiveCount)</td>"
+                + "<td>\(Self.decimal(m.logLoss, 5))</td><td>\(Self.decimal(m.auc, 4))</td><td>\(Self.decimal(m.normalizedEntropy, 4))</td>"
+                + "<td>\(Self.decimal(m.calibration, 3))</td></tr>\n"
+        }
+        return t + "</table>\n"
     }
 }

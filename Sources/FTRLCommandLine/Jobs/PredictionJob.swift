@@ -12,6 +12,8 @@ public struct PredictionJob: Sendable {
         public var metricsJSONPath: String?
         /// Where the HTML report goes, or nil.
         public var reportPath: String?
+        /// A CSV or TSV column to measure per value of, or nil.
+        public var metricsBy: String?
         public init() {}
     }
 
@@ -36,17 +38,49 @@ public struct PredictionJob: Sendable {
                 throw FTRLError(.usage, "\(role) \(path) is \(input == "-" ? "standard input" : input): writing there would destroy it")
             }
         }
-        let model = try ModelFile.read(path: options.modelPath)
         let withMetrics = options.metrics || options.metricsJSONPath != nil || options.reportPath != nil
-        let metrics = try ScoringRun(inputs: inputs, output: OutputWriter(), withMetrics: withMetrics).run(on: model)
+        if options.metricsBy != nil && !withMetrics {
+            throw FTRLError(.usage, "--metrics-by measures per group: add --metrics, --metrics-json FILE or --report FILE")
+        }
+        let model = try ModelFile.read(path: options.modelPath)
+        if let column = options.metricsBy {
+            let schema = model.config.schema
+            guard schema.format != .libsvm else {
+                throw FTRLError(.usage, "--metrics-by \(column): LibSVM rows have no columns (it is for CSV and TSV)")
+            }
+            if let names = schema.columns, !names.contains(column) {
+                throw FTRLError(
+                    .usage, "--metrics-by \(column): the model has no such column (its columns: \(names.joined(separator: ", ")))")
+            }
+        }
+        var run = ScoringRun(inputs: inputs, output: OutputWriter(), withMetrics: withMetrics)
+        run.groupBy = options.metricsBy
+        let scored = try run.run(on: model)
+        let metrics = scored.metrics
         if let path = options.metricsJSONPath, let metrics {
-            try AtomicFile.write(Array((metrics.json.rendered() + "\n").utf8), to: path, role: "--metrics-json")
+            var json = metrics.json
+            if let column = options.metricsBy, case .object(var fields) = json {
+                let groups = scored.groups.map { group -> JSON in
+                    guard case .object(let f) = group.metrics.json else { return .null }
+                    return .object([("value", .string(group.value))] + f)
+                }
+                fields.append(("by", .object([("column", .string(column)), ("groups", .array(groups))])))
+                json = .object(fields)
+            }
+            try AtomicFile.write(Array((json.rendered() + "\n").utf8), to: path, role: "--metrics-json")
         }
         if let path = options.reportPath, let metrics {
             let (examples, curve) = model.training
             var report = HTMLReport(
                 modelPath: options.modelPath, inputs: inputs, metrics: metrics, config: model.config, trainedExamples: examples)
             report.curve = curve
+            if let column = options.metricsBy { report.groups = (column, scored.groups) }
+            if inputs.contains("-") {
+                report.topFeaturesNote =
+                    "The top features are named by reading the logs again: score files, not standard input, to see them."
+            } else {
+                report.topFeatures = try TopFeatures.of(model, paths: inputs, top: 25)
+            }
             try AtomicFile.write(Array(report.rendered().utf8), to: path, role: "--report")
         }
         if options.metrics, let metrics {
@@ -54,6 +88,14 @@ public struct PredictionJob: Sendable {
                 printError("ftrl-predict: no labels in the input: no metrics")
             } else {
                 printError("ftrl-predict: \(metrics.summary)")
+                if let column = options.metricsBy {
+                    // The largest groups; every group is in --metrics-json.
+                    let shown = scored.groups.prefix(20)
+                    for g in shown { printError("ftrl-predict: \(column)=\(g.value): \(g.metrics.summary)") }
+                    if scored.groups.count > shown.count {
+                        printError("ftrl-predict: ... and \(grouped(scored.groups.count - shown.count)) smaller groups of \(column)")
+                    }
+                }
             }
         }
     }

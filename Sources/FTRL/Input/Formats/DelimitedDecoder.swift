@@ -61,7 +61,7 @@ struct DelimitedDecoder: ExampleDecoder {
             guard let first else {
                 return DelimitedParser(
                     plan: FieldPlan(schema: schema, columns: columns, present: names.indices.map { $0 }, hashSeed: hasher.seed),
-                    format: format, hasher: hasher)
+                    format: format, hasher: hasher, naming: context.naming)
             }
             let looksLikeHeader =
                 !Self.isPositional(names) && first.fields.count >= 2 && first.fields.allSatisfy { names.contains($0) }
@@ -81,9 +81,17 @@ struct DelimitedDecoder: ExampleDecoder {
                     line: line)
             }
             publish(columns)
-            return DelimitedParser(
+            let parser = DelimitedParser(
                 plan: FieldPlan(schema: schema, columns: columns, present: present, hashSeed: hasher.seed), format: format,
-                hasher: hasher)
+                hasher: hasher, naming: context.naming)
+            if let group = context.groupBy {
+                guard let c = names.firstIndex(of: group), let field = present.firstIndex(of: c) else {
+                    throw fail(
+                        FTRLError(.usage, "--metrics-by \(group): the file has no such column (it has \(ResolvedColumns.summary(names)))"))
+                }
+                parser.groupField = field
+            }
+            return parser
         }
         let columns: ResolvedColumns
         if schema.hasHeader {
@@ -125,7 +133,8 @@ struct DelimitedDecoder: ExampleDecoder {
         publish(columns)
         present = columns.names.indices.map { $0 }
         return DelimitedParser(
-            plan: FieldPlan(schema: schema, columns: columns, present: present, hashSeed: hasher.seed), format: format, hasher: hasher)
+            plan: FieldPlan(schema: schema, columns: columns, present: present, hashSeed: hasher.seed), format: format, hasher: hasher,
+            naming: context.naming)
     }
 
     /// Whether column names are just positions 1...N (a headerless file without --columns).

@@ -29,9 +29,20 @@ final class DelimitedParser {
     private static var tabulated: Int { 4096 }
     /// The first problem in the record being parsed (cold path).
     private var failure: FTRLError?
+    /// Whether each feature's name goes into `ExampleBlock.names` (`column=value`,
+    /// a numeric column by its name, `A=x^B=y` for a cross), and each
+    /// present field's value name, for its crosses.
+    let naming: Bool
+    private var valueNames: [String]
+    /// The field whose value each example carries in `ExampleBlock.groups`, or -1.
+    var groupField = -1
+    /// The block being filled, while naming.
+    private var namingBlock: ExampleBlock?
 
-    init(plan: FieldPlan, format: InputFormat, hasher: FeatureHasher) {
+    init(plan: FieldPlan, format: InputFormat, hasher: FeatureHasher, naming: Bool = false) {
         self.plan = plan
+        self.naming = naming
+        valueNames = naming ? [String](repeating: "", count: plan.fields.count) : []
         separator = format.separator
         quoting = format == .csv
         mask = UInt32(truncatingIfNeeded: hasher.mask)
@@ -70,6 +81,8 @@ final class DelimitedParser {
         var lines = 0
         defer { block.count = count }
         block.hasWeights = plan.hasWeight
+        if naming { namingBlock = block }
+        defer { if naming { namingBlock = nil } }
         while position < end && count < capacity {
             var f = block.offsets[count]
             if f + perRecord > block.featureCapacity {
@@ -159,6 +172,7 @@ final class DelimitedParser {
                 newlines += 1
             }
             i += 1
+            if field == groupField { group(bytes + valueStart, valueEnd - valueStart) }
             if field < fieldCount && !failed {
                 // A bad value is reported after the field count is checked.
                 failed = !take(specs[field], field, bytes + valueStart, valueEnd - valueStart, slots, values, &f, &label, &weight)
@@ -177,9 +191,11 @@ final class DelimitedParser {
             slots[f] = MurmurHash3.hash(key, seed: seed) & mask
             values[f] = 1
             f += 1
+            if naming { namingBlock?.names.append(valueNames[a] + "^" + valueNames[b]) }
         }
         block.labels[e] = label
         block.weights[e] = weight
+        if groupField >= 0 { block.groups.append(groupValue) }
         return (min(i, end), newlines, true)
     }
 
@@ -197,6 +213,7 @@ final class DelimitedParser {
                 slots[f] = spec.missingHash & mask
                 values[f] = 1
                 f += 1
+                if naming { name(field, "(missing)", value: false) }
             }
             present[field] = false
             return true
@@ -206,6 +223,7 @@ final class DelimitedParser {
             break
         case .categorical:
             emitValue(MurmurHash3.hash(UnsafeRawBufferPointer(start: value, count: length), seed: spec.seed), field, slots, values, &f)
+            if naming { name(field, String(decoding: UnsafeBufferPointer(start: value, count: length), as: UTF8.self)) }
         case .numeric:
             guard let v = decimals.parse(value, 0, length), v.isFinite else {
                 return fail(field, "expected a number", value, length)
@@ -213,12 +231,14 @@ final class DelimitedParser {
             switch plan.transform {
             case .bucket:
                 emitValue(Self.bucketHash(v, seed: spec.seed), field, slots, values, &f)
+                if naming { name(field, Self.bucketName(v)) }
             case .log1p, .raw:
                 let x = plan.transform == .raw ? v : signedLog1p(v)
                 if x != 0 {
                     slots[f] = spec.numericHash & mask
                     values[f] = x
                     f += 1
+                    if naming { name(field, nil) }
                 }
             }
         case .label:
@@ -251,6 +271,34 @@ final class DelimitedParser {
         f += 1
         hashes[field] = h
         present[field] = true
+    }
+
+    /// The grouping column's value in the record being parsed.
+    private var groupValue = ""
+
+    @inline(never)
+    private func group(_ value: UnsafePointer<UInt8>, _ length: Int) {
+        groupValue = String(decoding: UnsafeBufferPointer(start: value, count: length), as: UTF8.self)
+    }
+
+    /// Names the feature just emitted for `field`: `column=value`, or the
+    /// column alone (`value` nil: a numeric column's value feature); a value
+    /// feature's name is kept for the field's crosses.
+    @inline(never)
+    private func name(_ field: Int, _ value: String?, value isValue: Bool = true) {
+        let full = value.map { plan.names[field] + "=" + $0 } ?? plan.names[field]
+        namingBlock?.names.append(full)
+        if isValue && value != nil { valueNames[field] = full }
+    }
+
+    /// The name of a numeric value's bucket (see `bucketHash`): `-2` to
+    /// `2` for small values (floored), else the power-of-two range, `[8,16)`
+    /// or `-[8,16)`.
+    static func bucketName(_ v: Double) -> String {
+        if abs(v) <= 2 { return String(Int64(v.rounded(.down))) }
+        let b = Int64(log2(abs(v)).rounded(.down))
+        let range = "[\(b >= 63 ? "2^\(b)" : String(Int64(1) << b)),\(b >= 62 ? "2^\(b + 1)" : String(Int64(1) << (b + 1))))"
+        return v < 0 ? "-" + range : range
     }
 
     /// `sign(v) * log1p(|v|)`, from the table for small whole numbers.

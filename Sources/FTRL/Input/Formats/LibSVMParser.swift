@@ -10,9 +10,12 @@ import Glibc
 struct LibSVMParser {
     let hasher: FeatureHasher
     private let decimals = DecimalParser()
+    /// Whether each feature's index goes into `ExampleBlock.names` as its name.
+    let naming: Bool
 
-    init(hasher: FeatureHasher) {
+    init(hasher: FeatureHasher, naming: Bool = false) {
         self.hasher = hasher
+        self.naming = naming
     }
 
     @inline(__always)
@@ -55,7 +58,7 @@ struct LibSVMParser {
                 featureCapacity = block.featureCapacity
             }
             do throws(FTRLError) {
-                if let label = try parseLine(text, position, lineEnd, slots, values, &f) {
+                if let label = try parseLine(text, position, lineEnd, slots, values, &f, block) {
                     labels[count] = label
                     count += 1
                     offsets[count] = f
@@ -77,7 +80,7 @@ struct LibSVMParser {
     @inline(__always)
     private func parseLine(
         _ bytes: UnsafePointer<UInt8>, _ start: Int, _ lineEnd: Int,
-        _ slots: UnsafeMutablePointer<UInt32>, _ values: UnsafeMutablePointer<Double>, _ f: inout Int
+        _ slots: UnsafeMutablePointer<UInt32>, _ values: UnsafeMutablePointer<Double>, _ f: inout Int, _ block: ExampleBlock
     ) throws(FTRLError) -> Float? {
         var end = lineEnd
         if end > start && bytes[end - 1] == 0x0D { end -= 1 }
@@ -146,6 +149,7 @@ struct LibSVMParser {
             slots[f] = slot
             values[f] = value
             f += 1
+            if naming { block.names.append(String(index)) }
         }
         return label
     }
