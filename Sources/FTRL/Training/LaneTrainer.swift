@@ -147,7 +147,7 @@ final class LaneTrainer<F: FTRLScalar> {
         let offsets = block.offsets
         let labels = block.labels
         let rowWeights = block.hasWeights ? block.weights : nil
-        let end = range.upperBound
+        let blockEnd = block.count
         var biasW = Lanes()
         var live = learning
         var curves = self.curves
@@ -162,7 +162,9 @@ final class LaneTrainer<F: FTRLScalar> {
         }
         for l in 0..<4 { biasW[l] = models[l < count ? l : 0].bias.w }
         for e in range {
-            if e + 1 < end {
+            // The next example's slots, across the end of the chunk too: the
+            // next call of a worker with one group of lanes goes on from it.
+            if e + 1 < blockEnd {
                 for j in offsets[e + 1]..<offsets[e + 2] {
                     let p = UnsafeRawPointer(raw + Int(slots[j]) &* stride)
                     ftrl_prefetch(p)
