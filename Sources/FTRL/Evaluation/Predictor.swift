@@ -20,7 +20,19 @@ public final class Predictor<F: FTRLScalar> {
     ///   model's precision (a feature value beyond it): refused rather than scored NaN.
     public func score(_ block: ExampleBlock, into probabilities: inout [F]) throws(FTRLError) {
         probabilities.removeAll(keepingCapacity: true)
+        let compact = model.compact
+        let table = model.table
+        let offsets = block.offsets
+        let slots = block.slots
         for e in 0..<block.count {
+            // The next example's weights on their way while this one is summed.
+            if e + 1 < block.count {
+                if let compact {
+                    for j in offsets[e + 1]..<offsets[e + 2] { compact.prefetch(slots[j]) }
+                } else {
+                    for j in offsets[e + 1]..<offsets[e + 2] { table.prefetch(slots[j]) }
+                }
+            }
             let m = model.margin(block, e)
             if !m.isFinite { throw overflow(scored + e + 1) }
             probabilities.append(sigmoid(m))

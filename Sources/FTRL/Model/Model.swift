@@ -79,9 +79,21 @@ public final class Model<F: FTRLScalar> {
     /// The exported weight of a kernel slot: the moving average brought up to
     /// date with EMA, else the weight.
     public func exportedWeight(_ slot: Int) -> F {
+        if let compact { return compact.weight(UInt32(slot)) }
         if isFinalizedForScoring || !config.useEMA { return table.slot(UInt32(slot)).w }
         return caughtUp(slot).average ?? 0
     }
+
+    /// For a model read only to score (`ModelFile.read(path:compact:)`):
+    /// its nonzero weights, held here instead of in `table` (which stays
+    /// empty and unmapped). Such a model cannot be trained or saved.
+    public internal(set) var compact: CompactWeights<F>? {
+        didSet { if compact != nil { isFinalizedForScoring = true } }
+    }
+
+    /// The slots with a weight: from `compact` when the model has it, else
+    /// every slot ever active in the table (ascending).
+    public var weightedSlots: [UInt32] { compact?.slots ?? table.activeSlots() }
 
     /// Puts the exported weights where scoring reads them (`w`), for a model
     /// that will only score from now on.
@@ -105,8 +117,14 @@ public final class Model<F: FTRLScalar> {
         var m: F = 0
         let slots = block.slots
         let values = block.values
-        for j in block.offsets[e]..<block.offsets[e + 1] {
-            m += table.weight(slots[j]) * F(fromDouble: values[j])
+        if let compact {
+            for j in block.offsets[e]..<block.offsets[e + 1] {
+                m += compact.weight(slots[j]) * F(fromDouble: values[j])
+            }
+        } else {
+            for j in block.offsets[e]..<block.offsets[e + 1] {
+                m += table.weight(slots[j]) * F(fromDouble: values[j])
+            }
         }
         return m + bias.w
     }

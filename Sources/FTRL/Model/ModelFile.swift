@@ -155,7 +155,10 @@ public enum ModelFile {
 
     /// Reads a model file, checking its magic, version, kind, sizes and checksum.
     /// - Throws: `FTRLError`: .noInput when it cannot be opened, .data when it is not a sound model file.
-    public static func read(path: String) throws(FTRLError) -> AnyModel {
+    /// - Parameter compact: for a model read only to score: the nonzero
+    ///   weights of a model without EMA go into `Model.compact` instead of
+    ///   the dense table (memory for its slots, not 2^bits).
+    public static func read(path: String, compact: Bool = false) throws(FTRLError) -> AnyModel {
         let bytes = try readAll(path: path)
         func refuse(_ why: String) -> FTRLError { FTRLError(.data, "not a usable model file: \(why)", path: path) }
         var r = ByteReader(bytes: bytes)
@@ -226,6 +229,7 @@ public enum ModelFile {
                 throw refuse("the bias holds a non-finite number or a negative accumulator")
             }
             r.offset = layout.slotsOffset
+            let weights = compact && !ema ? CompactWeights<F>(count: Int(count)) : nil
             var previous = -1
             for _ in 0..<Int(count) {
                 let slot = Int(r.u32()!)
@@ -250,9 +254,14 @@ public enum ModelFile {
                     guard sound(w, n, z, 0) else {
                         throw refuse("slot \(slot) holds a non-finite number or a negative accumulator")
                     }
-                    model.table.restore(slot: slot, w: w, n: n, z: z)
+                    if let weights {
+                        if w != 0 { weights.insert(UInt32(slot), w) }
+                    } else {
+                        model.table.restore(slot: slot, w: w, n: n, z: z)
+                    }
                 }
             }
+            if let weights { model.compact = weights }
             return model
         }
         return size == 4 ? .float32(try load(Float.self)) : .float64(try load(Double.self))

@@ -58,7 +58,7 @@ public struct TopFeatures: Sendable {
     static func of<F: FTRLScalar>(_ m: Model<F>, paths: [String], top: Int, namesPerSlot: Int) throws(FTRLError) -> TopFeatures {
         // Only the slots with a nonzero weight are named.
         var slots: [UInt32: Names] = [:]
-        for s in m.table.activeSlots() {
+        for s in m.weightedSlots {
             let w = m.exportedWeight(Int(s))
             if w != 0 { slots[s] = Names(weight: w.asDouble) }
         }

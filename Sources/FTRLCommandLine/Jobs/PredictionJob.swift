@@ -42,7 +42,7 @@ public struct PredictionJob: Sendable {
         if options.metricsBy != nil && !withMetrics {
             throw FTRLError(.usage, "--metrics-by measures per group: add --metrics, --metrics-json FILE or --report FILE")
         }
-        let model = try ModelFile.read(path: options.modelPath)
+        let model = try ModelFile.read(path: options.modelPath, compact: true)
         if let column = options.metricsBy {
             let schema = model.config.schema
             guard schema.format != .libsvm else {
