@@ -41,6 +41,8 @@ final class LaneTrainer<F: FTRLScalar> {
     private let shrinking: [Int]
     private let initialN: Lanes
     private let negPower: Lanes
+    /// Each lane's bias (lanes past `count`: lane 0's, read and never written).
+    private let biasBases: [UnsafeMutablePointer<F>]
     /// Lanes whose `learning_rate_power` is not -0.5 (their roots use `power`).
     private let powered: [Int]
 
@@ -108,6 +110,7 @@ final class LaneTrainer<F: FTRLScalar> {
         powered = (0..<updates.count).filter { !updates[$0].useSqrt }
         learning = [Bool](repeating: true, count: models.count)
         curves = models.map(\.curve)
+        biasBases = (0..<4).map { models[$0 < models.count ? $0 : 0].bias.base }
     }
 
     /// The first scalar of slot `index` in lane `lane`.
@@ -260,13 +263,25 @@ final class LaneTrainer<F: FTRLScalar> {
                 }
             }
         }
+        // The bias of every lane, as a slot of the lanes (the same update as
+        // `FTRLUpdate.apply` on the bias).
         let biasGradient = batch.biasGradient / scale
+        let b = biasBases
+        var w = Lanes(b[0][0], b[1][0], b[2][0], b[3][0])
+        var n = Lanes(b[0][1], b[1][1], b[2][1], b[3][1])
+        var z = Lanes(b[0][2], b[1][2], b[2][2], b[3][2])
+        n = Self.accumulator(n, mark: Lanes(b[0][3], b[1][3], b[2][3], b[3][3]), initial: initialN)
+        update(&w, &n, &z, biasGradient)
+        overflow += (w - w) + (n - n) + (z - z)
         for l in 0..<c where learning[l] {
+            b[l][0] = w[l]
+            b[l][1] = n[l]
+            b[l][2] = z[l]
+            b[l][3] = 1
             let model = models[l]
-            updates[l].apply(model.bias, gradient: biasGradient[l])
             let t = model.iterations
             model.iterations = t + 1
-            if overflow[l] + model.bias.nonFiniteProbe != 0 {
+            if overflow[l] != 0 {
                 self.learning[l] = false
                 failures[indices[l]] = Trainer<F>.divergence(at: t, examples: model.examples)
             }
