@@ -19,6 +19,30 @@ struct GoldenReplayTests {
         #expect(Self.cases.count == 37)
     }
 
+    /// The sparse table's model file is the dense table's, byte for byte.
+    @Test(arguments: cases)
+    func sparseWritesTheDenseBytes(_ name: String) throws {
+        let dir = Self.golden.appendingPathComponent(name)
+        let scratch = try TemporaryDirectory()
+        var files: [Data] = []
+        for table in ["dense", "sparse"] {
+            let model = scratch.path("\(table).ftrl")
+            let train = try Self.train(dir, table: table, model: model)
+            #expect(train.status == 0, "\(train.stderr)")
+            files.append(try Data(contentsOf: URL(fileURLWithPath: model)))
+        }
+        #expect(files[0] == files[1] && !files[0].isEmpty)
+    }
+
+    /// `ftrl-train` on the case in `dir` with its config, identity hashing and `table`.
+    static func train(_ dir: URL, table: String, model: String) throws -> ToolRun {
+        var args = ["--config", dir.appendingPathComponent("config.json").path, "--hash", "identity", "--table", table, "-m", model]
+        let weights = dir.appendingPathComponent("train.weights")
+        if FileManager.default.fileExists(atPath: weights.path) { args += ["--example-weights", weights.path] }
+        args.append(dir.appendingPathComponent("train.libsvm").path)
+        return try Tools.run("ftrl-train", args)
+    }
+
     struct Tolerance {
         var abs: Double
         var rel: Double
@@ -27,19 +51,16 @@ struct GoldenReplayTests {
         }
     }
 
-    @Test(arguments: cases)
-    func replay(_ name: String) throws {
+    /// Every case with each weight table (`--table dense|sparse`).
+    @Test(arguments: cases, ["dense", "sparse"])
+    func replay(_ name: String, _ table: String) throws {
         let dir = Self.golden.appendingPathComponent(name)
         let configText = try String(contentsOf: dir.appendingPathComponent("config.json"), encoding: .utf8)
         let float32 = configText.contains("\"float32\"")
         let tol = float32 ? Tolerance(abs: 1e-6, rel: 1e-4) : Tolerance(abs: 1e-12, rel: 1e-9)
         let scratch = try TemporaryDirectory()
         let model = scratch.path("model.ftrl")
-        var args = ["--config", dir.appendingPathComponent("config.json").path, "--hash", "identity", "-m", model]
-        let weights = dir.appendingPathComponent("train.weights")
-        if FileManager.default.fileExists(atPath: weights.path) { args += ["--example-weights", weights.path] }
-        args.append(dir.appendingPathComponent("train.libsvm").path)
-        let train = try Tools.run("ftrl-train", args)
+        let train = try Self.train(dir, table: table, model: model)
         #expect(train.status == 0, "\(train.stderr)")
         #expect(train.stdout.isEmpty)
 

@@ -262,14 +262,14 @@ struct SettingsSearchTests {
         #expect(configs == 4, "\(run.stdout)")
     }
 
-    /// Auto's six settings at 2^26 slots need 6 GiB: in a 3 GiB cgroup they are
-    /// refused before any input is read, with a --bits that fits.
+    /// Auto's six settings at 2^26 slots need 6 GiB of dense tables: in a 3 GiB
+    /// cgroup they are refused before any input is read, with a --bits that fits.
     @Test func aSearchWhoseTablesDoNotFitIsRefusedUpFront() throws {
         let dir = try TemporaryDirectory()
         let data = try dir.write("d.svm", Self.log)
         let group = try MemoryCgroup(limit: 3 << 30)
         let train = Tools.binDirectory.appendingPathComponent("ftrl-train").path
-        let run = try group.run("'\(train)' -q --bits 26 --learning-rate auto -m '\(dir.path("m.ftrl"))' '\(data)'")
+        let run = try group.run("'\(train)' -q --bits 26 --table dense --learning-rate auto -m '\(dir.path("m.ftrl"))' '\(data)'")
         #expect(run.status == 64, "\(run.stderr)")
         #expect(run.stderr.contains("6 settings need 6 tables of 2^26 slots, 6144 MiB"), "\(run.stderr)")
         #expect(run.stderr.contains("lower --bits to 24 or less"), "\(run.stderr)")

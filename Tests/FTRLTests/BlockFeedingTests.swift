@@ -66,7 +66,7 @@ struct BlockFeedingTests {
             for e in 0..<block.count {
                 var linear: Float = 0
                 for j in block.offsets[e]..<block.offsets[e + 1] {
-                    linear += model.table.slot(block.slots[j]).w * Float(block.values[j])
+                    linear += model.table.weight(ofSlot: block.slots[j]) * Float(block.values[j])
                 }
                 #expect(scores[e] == 1 / (1 + expf(-(linear + model.bias.w))))
                 count += 1

@@ -45,7 +45,7 @@ struct CompactWeightsTests {
         case (.float32(let dense), .float32(let compact)):
             #expect(dense.compact == nil && compact.compact != nil)
             for e in 0..<block.count { #expect(dense.margin(block, e).bitPattern == compact.margin(block, e).bitPattern) }
-            #expect(compact.weightedSlots == dense.table.activeSlots().filter { dense.table.weight($0) != 0 })
+            #expect(compact.weightedSlots == dense.table.activeSlots().filter { dense.table.weight(ofSlot: $0) != 0 })
         case (.float64(let dense), .float64(let compact)):
             for e in 0..<block.count { #expect(dense.margin(block, e).bitPattern == compact.margin(block, e).bitPattern) }
         default:

@@ -25,8 +25,8 @@ func trainedState(_ config: FTRLConfig, _ paths: [String]) throws -> [String] {
 
 func stateRows<F: FTRLScalar>(_ model: Model<F>) -> [String] {
     var rows: [String] = []
-    for s in 0..<model.table.slotCount where model.table.isActive(s) {
-        let slot = model.table.slot(UInt32(s))
+    for (s, row) in model.table.activeRows() {
+        let slot = model.table.slot(row: row)
         rows.append("\(s) \(slot.w) \(slot.n) \(slot.z)")
     }
     rows.append("bias \(model.bias.w) \(model.bias.n) \(model.bias.z) \(model.iterations)")

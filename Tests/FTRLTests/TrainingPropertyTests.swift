@@ -85,7 +85,7 @@ struct TrainingPropertyTests {
             return (-z / (n.squareRoot() / 0.5), n, z)
         }
         for (slot, g) in [(UInt32(1), -0.5), (2, -1.0)] {
-            let p = model.table.slot(slot)
+            let p = model.table.slot(row: slot)  // a dense table: rows are slots
             let e = expected(g)
             #expect(abs(p.w - e.w) < 1e-15 && abs(p.n - e.n) < 1e-15 && abs(p.z - e.z) < 1e-15)
         }

@@ -30,7 +30,7 @@ public final class Predictor<F: FTRLScalar> {
                 if let compact {
                     for j in offsets[e + 1]..<offsets[e + 2] { compact.prefetch(slots[j]) }
                 } else {
-                    for j in offsets[e + 1]..<offsets[e + 2] { table.prefetch(slots[j]) }
+                    for j in offsets[e + 1]..<offsets[e + 2] { table.prefetch(slot: slots[j]) }
                 }
             }
             let m = model.margin(block, e)

@@ -25,8 +25,9 @@ public final class Model<F: FTRLScalar> {
     /// A fresh model: every weight 0.
     /// - Parameter config: the settings; its `dtype` must match `F`.
     /// - Throws: `FTRLError` when the table cannot be allocated.
-    public convenience init(config: FTRLConfig) throws(FTRLError) {
-        self.init(config: config, table: try WeightTable(bits: config.bits, withEMA: config.useEMA))
+    /// - Parameter layout: the table's layout (dense, sparse, or by size).
+    public convenience init(config: FTRLConfig, layout: TableLayout = .auto) throws(FTRLError) {
+        self.init(config: config, table: try WeightTable(bits: config.bits, withEMA: config.useEMA, layout: layout))
     }
 
     /// A fresh model on `table` (one of `WeightTable.interleaved`), whose
@@ -64,11 +65,12 @@ public final class Model<F: FTRLScalar> {
     /// current step (an overwrite due since the slot was last active
     /// included), without changing the stored state.
     public func caughtUp(_ slot: Int) -> (w: F, average: F?) {
-        let s = table.slot(UInt32(slot))
+        guard let row = table.row(of: UInt32(truncatingIfNeeded: slot)) else { return (0, table.hasEMA ? 0 : nil) }
+        let s = table.slot(row: row)
         var w = s.w
         guard table.hasEMA, let rule = emaRule else { return (w, nil) }
         var a = s.average
-        var step = table.step(UInt32(slot)).pointee
+        var step = table.step(row: row).pointee
         if step != 0 { rule.catchUp(&w, &a, &step, to: iterations) }
         return (w, a)
     }
@@ -80,7 +82,7 @@ public final class Model<F: FTRLScalar> {
     /// date with EMA, else the weight.
     public func exportedWeight(_ slot: Int) -> F {
         if let compact { return compact.weight(UInt32(slot)) }
-        if isFinalizedForScoring || !config.useEMA { return table.slot(UInt32(slot)).w }
+        if isFinalizedForScoring || !config.useEMA { return table.weight(ofSlot: UInt32(truncatingIfNeeded: slot)) }
         return caughtUp(slot).average ?? 0
     }
 
@@ -99,9 +101,9 @@ public final class Model<F: FTRLScalar> {
     /// that will only score from now on.
     public func finalizeForScoring() {
         guard !isFinalizedForScoring, table.hasEMA, let rule = emaRule else { return }
-        for s in 0..<table.slotCount where table.isActive(s) {
-            let slot = table.slot(UInt32(s))
-            rule.catchUp(slot, table.step(UInt32(s)), to: iterations)
+        for (_, row) in table.activeRows() {
+            let slot = table.slot(row: row)
+            rule.catchUp(slot, table.step(row: row), to: iterations)
             slot.w = slot.average
         }
         bias.w = biasAverage
@@ -121,9 +123,13 @@ public final class Model<F: FTRLScalar> {
             for j in block.offsets[e]..<block.offsets[e + 1] {
                 m += compact.weight(slots[j]) * F(fromDouble: values[j])
             }
+        } else if table.isSparse {
+            for j in block.offsets[e]..<block.offsets[e + 1] {
+                m += table.weight(ofSlot: slots[j]) * F(fromDouble: values[j])
+            }
         } else {
             for j in block.offsets[e]..<block.offsets[e + 1] {
-                m += table.weight(slots[j]) * F(fromDouble: values[j])
+                m += table.weight(row: slots[j]) * F(fromDouble: values[j])
             }
         }
         return m + bias.w
@@ -150,10 +156,10 @@ public enum AnyModel {
 
     /// A fresh model of the config's precision.
     /// - Throws: `FTRLError` when the table cannot be allocated.
-    public init(config: FTRLConfig) throws(FTRLError) {
+    public init(config: FTRLConfig, layout: TableLayout = .auto) throws(FTRLError) {
         switch config.dtype {
-        case .float32: self = .float32(try Model<Float>(config: config))
-        case .float64: self = .float64(try Model<Double>(config: config))
+        case .float32: self = .float32(try Model<Float>(config: config, layout: layout))
+        case .float64: self = .float64(try Model<Double>(config: config, layout: layout))
         }
     }
 

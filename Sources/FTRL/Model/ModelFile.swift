@@ -69,7 +69,7 @@ public enum ModelFile {
             let scalar = MemoryLayout<F>.size
             let ema = model.config.useEMA
             let table = model.table
-            let active = table.activeSlots()
+            let active = table.activeRows()
             let slotRecord = 4 + 3 * scalar + (table.hasEMA ? scalar + 8 : 0)
             func section(_ name: String, _ length: Int) {
                 writer.bytes([UInt8(name.utf8.count)] + Array(name.utf8))
@@ -96,15 +96,15 @@ public enum ModelFile {
             if ema { writer.scalar(model.biasAverage) }
             section("slots", 8 + active.count * slotRecord)
             writer.u64(UInt64(active.count))
-            for s in active {
-                let slot = table.slot(s)
+            for (s, row) in active {
+                let slot = table.slot(row: row)
                 writer.u32(s)
                 writer.scalar(slot.w)
                 writer.scalar(slot.n)
                 writer.scalar(slot.z)
                 if table.hasEMA {
                     writer.scalar(slot.average)
-                    writer.u64(UInt64(table.step(s).pointee))
+                    writer.u64(UInt64(table.step(row: row).pointee))
                 }
             }
             if let mergeCounts {
@@ -158,7 +158,8 @@ public enum ModelFile {
     /// - Parameter compact: for a model read only to score: the nonzero
     ///   weights of a model without EMA go into `Model.compact` instead of
     ///   the dense table (memory for its slots, not 2^bits).
-    public static func read(path: String, compact: Bool = false) throws(FTRLError) -> AnyModel {
+    /// - Parameter table: the table to load the slots into (`auto`: by the model's size).
+    public static func read(path: String, compact: Bool = false, table: TableLayout = .auto) throws(FTRLError) -> AnyModel {
         let bytes = try readAll(path: path)
         func refuse(_ why: String) -> FTRLError { FTRLError(.data, "not a usable model file: \(why)", path: path) }
         var r = ByteReader(bytes: bytes)
@@ -214,7 +215,7 @@ public enum ModelFile {
         guard stored == computed else { throw refuse("checksum mismatch (the file is corrupted)") }
         guard (config.dtype == .float32) == (size == 4) else { throw refuse("dtype \(config.dtype) does not match \(size)-byte numbers") }
         func load<F: FTRLScalar>(_: F.Type) throws(FTRLError) -> Model<F> {
-            let model = try Model<F>(config: config)
+            let model = try Model<F>(config: config, layout: table)
             model.fileVersion = layout.version
             model.iterations = layout.iterations
             model.examples = layout.examples
@@ -249,7 +250,7 @@ public enum ModelFile {
                     guard step >= 1, step <= layout.iterations, step <= EMARule<F>.maxSteps else {
                         throw refuse("slot \(slot) has EMA step \(step), outside 1...\(layout.iterations)")
                     }
-                    model.table.restore(slot: slot, w: w, n: n, z: z, average: average, step: UInt32(step))
+                    try model.table.restore(slot: slot, w: w, n: n, z: z, average: average, step: UInt32(step))
                 } else {
                     guard sound(w, n, z, 0) else {
                         throw refuse("slot \(slot) holds a non-finite number or a negative accumulator")
@@ -257,7 +258,7 @@ public enum ModelFile {
                     if let weights {
                         if w != 0 { weights.insert(UInt32(slot), w) }
                     } else {
-                        model.table.restore(slot: slot, w: w, n: n, z: z)
+                        try model.table.restore(slot: slot, w: w, n: n, z: z)
                     }
                 }
             }

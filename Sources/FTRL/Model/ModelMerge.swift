@@ -184,10 +184,12 @@ public enum ModelMerge {
                 // The slots that changed from the base.
                 var changed = Sums()
                 let table = model.table
-                for s in table.activeSlots() {
-                    let slot = table.slot(s)
-                    if let base, base.table.isActive(Int(s)), same(slot, base.table.slot(s)),
-                        !ema || (slot.average == base.table.slot(s).average && table.step(s).pointee == base.table.step(s).pointee)
+                for (s, row) in table.activeRows() {
+                    let slot = table.slot(row: row)
+                    if let base, let baseRow = base.table.activeRow(of: s), same(slot, base.table.slot(row: baseRow)),
+                        !ema
+                            || (slot.average == base.table.slot(row: baseRow).average
+                                && table.step(row: row).pointee == base.table.step(row: baseRow).pointee)
                     {
                         continue
                     }
@@ -195,7 +197,7 @@ public enum ModelMerge {
                     // with EMA the sums take the average brought up to this shard's step.
                     var c = Contribution()
                     if ema {
-                        c.keep = (slot.w.asDouble, slot.n.asDouble, slot.z.asDouble, slot.average.asDouble, table.step(s).pointee)
+                        c.keep = (slot.w.asDouble, slot.n.asDouble, slot.z.asDouble, slot.average.asDouble, table.step(row: row).pointee)
                         let (w, a) = model.caughtUp(Int(s))
                         c.add(weight: counts.count(of: s), w: w, n: slot.n, z: slot.z, average: a ?? 0)
                     } else {
@@ -220,10 +222,11 @@ public enum ModelMerge {
             var counts = MergeCounts(bias: 1)
             if let base {
                 let t = base.table
-                for s in t.activeSlots() {
-                    let slot = t.slot(s)
-                    merged.table.restore(
-                        slot: Int(s), w: slot.w, n: slot.n, z: slot.z, average: ema ? slot.average : 0, step: ema ? t.step(s).pointee : 0)
+                for (s, row) in t.activeRows() {
+                    let slot = t.slot(row: row)
+                    try merged.table.restore(
+                        slot: Int(s), w: slot.w, n: slot.n, z: slot.z, average: ema ? slot.average : 0,
+                        step: ema ? t.step(row: row).pointee : 0)
                 }
                 merged.bias.w = base.bias.w
                 merged.bias.n = base.bias.n
@@ -257,8 +260,8 @@ public enum ModelMerge {
                 return (w, n, z, F(fromDouble: c.average / total), step)
             }
             func baseState(_ s: UInt32) -> (w: Double, n: Double, z: Double) {
-                guard let base, base.table.isActive(Int(s)) else { return (0, 0, 0) }
-                let slot = base.table.slot(s)
+                guard let base, let row = base.table.activeRow(of: s) else { return (0, 0, 0) }
+                let slot = base.table.slot(row: row)
                 return (slot.w.asDouble, slot.n.asDouble, slot.z.asDouble)
             }
             var averaged = 0
@@ -266,7 +269,7 @@ public enum ModelMerge {
             for (k, s) in sums.slots.enumerated() {
                 let c = sums.contributions[k]
                 let m = state(c, from: baseState(s))
-                merged.table.restore(slot: Int(s), w: m.w, n: m.n, z: m.z, average: m.average, step: m.step)
+                try merged.table.restore(slot: Int(s), w: m.w, n: m.n, z: m.z, average: m.average, step: m.step)
                 if c.weight > 1 {
                     if rule == .mixed && c.weight < shards { summed += 1 } else { averaged += 1 }
                 }
@@ -302,10 +305,10 @@ public enum ModelMerge {
                 slot.z = z
                 if !overwrite { slot.w = update.weight(z: z, n: slot.n) }
             }
-            for s in merged.table.activeSlots() {
-                let zb = base.table.isActive(Int(s)) ? base.table.slot(s).z.asDouble : 0
-                let zp = previous.table.isActive(Int(s)) ? previous.table.slot(s).z.asDouble : 0
-                if zb != zp { move(merged.table.slot(s), zb, zp) }
+            for (s, row) in merged.table.activeRows() {
+                let zb = base.table.activeRow(of: s).map { base.table.slot(row: $0).z.asDouble } ?? 0
+                let zp = previous.table.activeRow(of: s).map { previous.table.slot(row: $0).z.asDouble } ?? 0
+                if zb != zp { move(merged.table.slot(row: row), zb, zp) }
             }
             if base.bias.z != previous.bias.z { move(merged.bias, base.bias.z.asDouble, previous.bias.z.asDouble) }
         }

@@ -28,7 +28,7 @@ public enum ModelReport {
 
     static func info<F: FTRLScalar>(_ m: Model<F>) -> String {
         var nonzero = 0
-        for s in 0..<m.table.slotCount where m.table.isActive(s) && m.exportedWeight(s) != 0 { nonzero += 1 }
+        for (s, _) in m.table.activeRows() where m.exportedWeight(Int(s)) != 0 { nonzero += 1 }
         let json = JSON.object([
             ("format_version", .number(Double(m.fileVersion ?? ModelFile.version))),
             ("kind", .string(m.kind)),
@@ -45,9 +45,9 @@ public enum ModelReport {
 
     static func state<F: FTRLScalar>(_ m: Model<F>, to output: OutputWriter) throws(FTRLError) {
         try output.line("slot\tw\tn\tz\tema")
-        for s in 0..<m.table.slotCount where m.table.isActive(s) {
-            let slot = m.table.slot(UInt32(s))
-            let (w, average) = m.caughtUp(s)
+        for (s, row) in m.table.activeRows() {
+            let slot = m.table.slot(row: row)
+            let (w, average) = m.caughtUp(Int(s))
             try output.line("\(s)\t\(w.asDouble)\t\(slot.n.asDouble)\t\(slot.z.asDouble)\t\(average.map { "\($0.asDouble)" } ?? "")")
         }
         let biasAverage = m.config.useEMA ? "\(m.biasAverage.asDouble)" : ""
@@ -57,8 +57,8 @@ public enum ModelReport {
 
     static func weights<F: FTRLScalar>(_ m: Model<F>, to output: OutputWriter) throws(FTRLError) {
         try output.line("slot\tweight")
-        for s in 0..<m.table.slotCount where m.table.isActive(s) {
-            let w = m.exportedWeight(s)
+        for (s, _) in m.table.activeRows() {
+            let w = m.exportedWeight(Int(s))
             if w != 0 { try output.line("\(s)\t\(w.asDouble)") }
         }
         try output.line("bias\t\(m.exportedBias.asDouble)")

@@ -16,6 +16,15 @@ import Glibc
 /// Vowpal Wabbit's table). A zero mark means "never active": such a slot
 /// holds `w = 0`, `z = 0` and an implied `n = initial_accumulator_value`,
 /// written at its first update.
+///
+/// A sparse table (`TableLayout.sparse`) stores the same slots, in the same
+/// layout, as rows numbered in first-seen order, with a `SlotIndex` from slot
+/// to row: memory for the slots touched, at the price of one lookup per
+/// feature (`rows(of:_:into:)`, before a block is trained). The hot accessors
+/// (`slot(row:)`, `step(row:)`, `weight(row:)`, `prefetch(row:)`) take rows,
+/// which in a dense table are the slots themselves; the slot-keyed ones
+/// (`row(of:)`, `isActive`, `activeRows`, `restore`) serve loading, saving and
+/// reports.
 public final class WeightTable<F: FTRLScalar> {
     /// log2 of the slot count.
     public let bits: Int
@@ -35,43 +44,109 @@ public final class WeightTable<F: FTRLScalar> {
     private let mapping: TableMapping
     /// This table's share of the mapping.
     private var mappedBytes: Int { mapping.bytes / mapping.tables }
+    /// The map from slot to row of a sparse table (shared by interleaved
+    /// tables); nil for a dense one.
+    let index: SlotIndex?
+    /// Whether the table is sparse.
+    public var isSparse: Bool { index != nil }
 
     /// Allocates a table of zeroed slots.
     /// - Parameters:
     ///   - bits: log2 of the slot count.
     ///   - withEMA: whether to keep moving averages too.
+    ///   - layout: dense, sparse or chosen by size (`TableLayout.auto`).
     /// - Throws: `FTRLError` when the memory cannot be had.
-    public init(bits: Int, withEMA: Bool) throws(FTRLError) {
-        self.bits = bits
-        slotCount = 1 << bits
-        hasEMA = withEMA
-        let scalar = MemoryLayout<F>.stride
-        slotBytes = withEMA ? Slot<F>.scalars * scalar + max(4, scalar) : Slot<F>.scalars * scalar
-        stride = slotBytes
-        mapping = try TableMapping(bytes: slotCount * slotBytes, tables: 1, bits: bits)
-        raw = mapping.base
+    public convenience init(bits: Int, withEMA: Bool, layout: TableLayout = .auto) throws(FTRLError) {
+        let tables = try Self.interleaved(count: 1, bits: bits, withEMA: withEMA, layout: layout)
+        self.init(sharing: tables[0])
     }
 
-    private init(bits: Int, withEMA: Bool, mapping: TableMapping, index: Int) {
+    private init(sharing other: WeightTable) {
+        bits = other.bits
+        slotCount = other.slotCount
+        hasEMA = other.hasEMA
+        slotBytes = other.slotBytes
+        stride = other.stride
+        mapping = other.mapping
+        raw = other.raw
+        index = other.index
+    }
+
+    private init(bits: Int, withEMA: Bool, slotBytes: Int, mapping: TableMapping, index: SlotIndex?, position: Int) {
         self.bits = bits
         slotCount = 1 << bits
         hasEMA = withEMA
-        let scalar = MemoryLayout<F>.stride
-        slotBytes = withEMA ? Slot<F>.scalars * scalar + max(4, scalar) : Slot<F>.scalars * scalar
+        self.slotBytes = slotBytes
         stride = slotBytes * mapping.tables
         self.mapping = mapping
-        raw = mapping.base + index * slotBytes
+        self.index = index
+        raw = mapping.base + position * slotBytes
+    }
+
+    /// Bytes per slot of a table of `F` (with or without EMA).
+    static func slotBytes(withEMA: Bool) -> Int {
+        let scalar = MemoryLayout<F>.stride
+        return withEMA ? Slot<F>.scalars * scalar + max(4, scalar) : Slot<F>.scalars * scalar
     }
 
     /// `count` tables of zeroed slots in one buffer, slot i of each beside
     /// slot i of the others: settings trained on the same examples touch the
     /// same slots, so one cache line serves them all (a search of settings).
+    /// Sparse tables share one `SlotIndex`: a slot has the same row in each.
     /// - Throws: `FTRLError` when the memory cannot be had.
-    public static func interleaved(count: Int, bits: Int, withEMA: Bool) throws(FTRLError) -> [WeightTable<F>] {
-        let scalar = MemoryLayout<F>.stride
-        let slotBytes = withEMA ? Slot<F>.scalars * scalar + max(4, scalar) : Slot<F>.scalars * scalar
-        let mapping = try TableMapping(bytes: count * (slotBytes << bits), tables: count, bits: bits)
-        return (0..<count).map { WeightTable(bits: bits, withEMA: withEMA, mapping: mapping, index: $0) }
+    /// - Parameter rowLimit: for tests, the most rows a sparse table takes.
+    public static func interleaved(count: Int, bits: Int, withEMA: Bool, layout: TableLayout = .auto, rowLimit: Int? = nil)
+        throws(FTRLError) -> [WeightTable<F>]
+    {
+        let slotBytes = Self.slotBytes(withEMA: withEMA)
+        let sparse = layout.isSparse(bits: bits, tableBytes: count * (slotBytes << bits))
+        let rowBytes = count * slotBytes
+        var rows = 1 << bits
+        if sparse {
+            // Reserve address space for as many rows as the machine's memory
+            // could hold (never more than 2^bits); pages are mapped as rows fill.
+            let memory = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
+            rows = min(rows, max(1 << 16, memory / rowBytes), rowLimit ?? .max)
+        }
+        let mapping = try TableMapping(bytes: rows * rowBytes, tables: count, bits: bits)
+        var index: SlotIndex?
+        if sparse {
+            index = try SlotIndex(maxRows: rows) { (rows, mapBytes) throws(FTRLError) in
+                try checkGrowth(rows: rows, rowBytes: rowBytes, mapBytes: mapBytes, bits: bits, tables: count)
+                // Rows mapped before they are read: a read first maps the
+                // shared zero page, and the write after it costs a second
+                // fault and a TLB shootdown on the other core.
+                mapping.populate(bytes: rows * rowBytes)
+            }
+        }
+        return (0..<count).map {
+            WeightTable(bits: bits, withEMA: withEMA, slotBytes: slotBytes, mapping: mapping, index: index, position: $0)
+        }
+    }
+
+    /// Refuses to grow a sparse table to `rows` rows when the pages for them
+    /// and the bigger map would not fit in the memory available.
+    private static func checkGrowth(rows: Int, rowBytes: Int, mapBytes: Int, bits: Int, tables: Int) throws(FTRLError) {
+        let problem = growthProblem(
+            rows: rows, rowBytes: rowBytes, mapBytes: mapBytes, bits: bits, tables: tables, available: MemoryBudget.available())
+        if let problem { throw problem }
+    }
+
+    /// The error for growing a sparse table to `rows` rows with `available`
+    /// memory, or nil when it fits (or nothing is known of the memory).
+    static func growthProblem(
+        rows: Int, rowBytes: Int, mapBytes: Int, bits: Int, tables: Int, available: (bytes: Int, source: String)?
+    ) -> FTRLError? {
+        guard let (available, source) = available else { return nil }
+        // The rows of the half before this doubling are already mapped.
+        let needed = rows / 2 * rowBytes + mapBytes + (64 << 20)
+        if needed <= available { return nil }
+        let what = tables == 1 ? "the sparse table holds" : "the sparse tables of \(tables) settings hold"
+        return FTRLError(
+            .usage,
+            "\(what) \(rows / 2) active slots of 2^\(bits) and would need \(needed >> 20) MiB more to grow, "
+                + "but only \(available >> 20) MiB of memory is available (\(source)); lower --bits, train on less data, "
+                + (tables == 1 ? "" : "search fewer settings, ") + "or free memory")
     }
 
     /// Faults the table's pages in on a helper thread while input starts to
@@ -84,6 +159,7 @@ public final class WeightTable<F: FTRLScalar> {
     /// of system time). MADV_POPULATE_WRITE never changes what a page
     /// holds, so it cannot race with the trainer's writes.
     func prefault() {
+        if isSparse { return }  // its pages are mapped as rows fill
         mapping.prefault()
     }
 
@@ -96,6 +172,7 @@ public final class WeightTable<F: FTRLScalar> {
     /// pages not yet in memory would not fit in the memory available.
     /// - Throws: `FTRLError` (.usage) with the size needed and a `--bits` that fits.
     public func checkMemoryForTraining() throws(FTRLError) {
+        if isSparse { return }  // checked as it grows
         try Self.checkMemoryForTraining([self])
     }
 
@@ -104,7 +181,7 @@ public final class WeightTable<F: FTRLScalar> {
     /// memory available.
     /// - Throws: `FTRLError` (.usage) with the size needed and a `--bits` that fits.
     public static func checkMemoryForTraining(_ tables: [WeightTable<F>]) throws(FTRLError) {
-        guard let first = tables.first, let (available, source) = MemoryBudget.available() else { return }
+        guard let first = tables.first, !first.isSparse, let (available, source) = MemoryBudget.available() else { return }
         let margin = 64 << 20
         let resident = tables.reduce(0) { $0 + $1.residentBytes() } / tables.count
         let needed = tables.count * first.mappedBytes
@@ -135,68 +212,187 @@ public final class WeightTable<F: FTRLScalar> {
         return resident * page / mapping.tables
     }
 
-    /// The state of slot `index` (see `Slot` for its fields).
+    /// The state of row `row` (see `Slot` for its fields): in a dense
+    /// table the slot of that number, in a sparse one the slot `rows(of:)` gave it.
     @inline(__always)
-    public func slot(_ index: UInt32) -> Slot<F> {
-        let offset: Int = Int(index) &* stride
+    public func slot(row: UInt32) -> Slot<F> {
+        let offset: Int = Int(row) &* stride
         return Slot((raw + offset).assumingMemoryBound(to: F.self))
     }
 
-    /// The EMA step of `slot` (only when `hasEMA`): the step its average was
-    /// last brought to; 0 for a slot never active.
+    /// The EMA step of row `row` (only when `hasEMA`): the step its average
+    /// was last brought to; 0 for a slot never active.
     @inline(__always)
-    func step(_ slot: UInt32) -> UnsafeMutablePointer<UInt32> {
-        let offset: Int = Int(slot) &* stride &+ Slot<F>.scalars &* MemoryLayout<F>.stride
+    func step(row: UInt32) -> UnsafeMutablePointer<UInt32> {
+        let offset: Int = Int(row) &* stride &+ Slot<F>.scalars &* MemoryLayout<F>.stride
         return (raw + offset).assumingMemoryBound(to: UInt32.self)
     }
 
-    /// The raw weight of `slot` (not the exported average of an EMA model).
+    /// The raw weight of row `row` (not the exported average of an EMA model).
     @inline(__always)
-    public func weight(_ slot: UInt32) -> F {
-        self.slot(slot).w
+    public func weight(row: UInt32) -> F {
+        slot(row: row).w
     }
 
-    /// Asks the CPU to bring `slot` into cache (both lines when it spans two).
+    /// Asks the CPU to bring row `row` into cache (both lines when it spans two).
     @inline(__always)
-    func prefetch(_ slot: UInt32) {
-        let offset: Int = Int(slot) &* stride
+    func prefetch(row: UInt32) {
+        let offset: Int = Int(row) &* stride
         let p = raw + offset
         ftrl_prefetch(p)
         if hasEMA { ftrl_prefetch(p + (slotBytes - 1)) }
     }
 
-    /// Whether `slot` was ever active.
+    /// The rows of `count` slots (`slots[j]` -> `rows[j]`), a new row for
+    /// each slot not seen before; a dense table's rows are its slots.
+    /// - Returns: `rows`, or `slots` itself for a dense table.
+    /// - Throws: `FTRLError` when a sparse table cannot grow.
     @inline(__always)
+    func rows(of slots: UnsafeMutablePointer<UInt32>, _ count: Int, into rows: UnsafeMutablePointer<UInt32>) throws(FTRLError)
+        -> UnsafeMutablePointer<UInt32>
+    {
+        guard let index else { return slots }
+        try index.translate(slots, count, into: rows)
+        return rows
+    }
+
+    /// The row of `slot`: the slot itself in a dense table; in a sparse
+    /// one its row, or nil when the slot was never seen.
+    @inline(__always)
+    public func row(of slot: UInt32) -> UInt32? {
+        guard let index else { return slot }
+        return index.row(of: slot)
+    }
+
+    /// The raw weight of `slot`, 0 when a sparse table does not hold it.
+    @inline(__always)
+    public func weight(ofSlot slot: UInt32) -> F {
+        guard let row = row(of: slot) else { return 0 }
+        return self.slot(row: row).w
+    }
+
+    /// Asks the CPU to bring what a lookup of `slot` reads first into cache.
+    @inline(__always)
+    func prefetch(slot: UInt32) {
+        if let index { index.prefetch(slot) } else { prefetch(row: slot) }
+    }
+
+    /// Whether row `row` was ever active (its slot updated).
+    @inline(__always)
+    func isActive(row: UInt32) -> Bool {
+        hasEMA ? step(row: row).pointee != 0 : slot(row: row).mark != 0
+    }
+
+    /// Whether `slot` was ever active.
     public func isActive(_ slot: Int) -> Bool {
-        hasEMA ? step(UInt32(slot)).pointee != 0 : self.slot(UInt32(slot)).mark != 0
+        guard slot >= 0 && slot < slotCount, let row = row(of: UInt32(truncatingIfNeeded: slot)) else { return false }
+        return isActive(row: row)
+    }
+
+    /// The row of `slot` when the slot was ever active, else nil.
+    func activeRow(of slot: UInt32) -> UInt32? {
+        guard let row = row(of: slot), isActive(row: row) else { return nil }
+        return row
     }
 
     /// The number of slots that were ever active.
     public var activeCount: Int {
         var count = 0
-        for s in 0..<slotCount where isActive(s) { count += 1 }
+        if let index {
+            for r in 0..<index.count where isActive(row: UInt32(r)) { count += 1 }
+        } else {
+            for s in 0..<slotCount where isActive(row: UInt32(truncatingIfNeeded: s)) { count += 1 }
+        }
         return count
     }
 
-    /// The slots that were ever active, ascending (one pass over the table).
+    /// The slots that were ever active, ascending, with their rows.
+    func activeRows() -> ActiveRows {
+        var keys: [UInt64] = []
+        if let index {
+            // Slot and row in one word, radix-sorted on the slot.
+            keys.reserveCapacity(index.count)
+            for r in 0..<index.count where isActive(row: UInt32(r)) { keys.append(UInt64(index.slots[r]) << 32 | UInt64(r)) }
+            Self.sortBySlot(&keys)
+        } else {
+            for s in 0..<slotCount where isActive(row: UInt32(truncatingIfNeeded: s)) { keys.append(UInt64(s) << 32 | UInt64(s)) }
+        }
+        return ActiveRows(keys: keys)
+    }
+
+    /// Sorts words by their high 32 bits: two stable counting passes of 16 bits.
+    static func sortBySlot(_ keys: inout [UInt64]) {
+        var other = [UInt64](repeating: 0, count: keys.count)
+        for shift: UInt64 in [32, 48] {
+            var counts = [Int](repeating: 0, count: 1 << 16 + 1)
+            for k in keys { counts[Int(truncatingIfNeeded: (k >> shift) & 0xFFFF) + 1] += 1 }
+            for i in 1..<counts.count { counts[i] += counts[i - 1] }
+            for k in keys {
+                let d = Int(truncatingIfNeeded: (k >> shift) & 0xFFFF)
+                other[counts[d]] = k
+                counts[d] += 1
+            }
+            swap(&keys, &other)
+        }
+    }
+
+    /// The slots that were ever active, ascending.
     func activeSlots() -> [UInt32] {
-        var out: [UInt32] = []
-        for s in 0..<slotCount where isActive(s) { out.append(UInt32(truncatingIfNeeded: s)) }
-        return out
+        activeRows().map(\.slot)
+    }
+
+    /// The bytes a sparse table's rows and map take now (nil for a dense table).
+    public var sparseBytes: Int? {
+        guard let index else { return nil }
+        return index.count * stride / mapping.tables + index.bytes
     }
 
     /// Sets a slot's state and marks it active (used when loading a model);
     /// with EMA also its average and step (>= 1).
-    func restore(slot: Int, w: F, n: F, z: F, average: F = 0, step: UInt32 = 0) {
-        let s = self.slot(UInt32(slot))
+    /// - Throws: `FTRLError` when a sparse table cannot grow.
+    func restore(slot: Int, w: F, n: F, z: F, average: F = 0, step: UInt32 = 0) throws(FTRLError) {
+        let key = UInt32(truncatingIfNeeded: slot)
+        let row = try index?.insert(key) ?? key
+        let s = self.slot(row: row)
         s.w = w
         s.n = n
         s.z = z
         if hasEMA {
             s.average = average
-            self.step(UInt32(slot)).pointee = step
+            self.step(row: row).pointee = step
         } else {
             s.mark = 1
+        }
+    }
+}
+
+/// The active slots of a table with their rows, ascending by slot: one
+/// word each (slot in the high half, row in the low half).
+struct ActiveRows: RandomAccessCollection {
+    let keys: [UInt64]
+    var startIndex: Int { 0 }
+    var endIndex: Int { keys.count }
+    subscript(i: Int) -> (slot: UInt32, row: UInt32) {
+        (UInt32(truncatingIfNeeded: keys[i] >> 32), UInt32(truncatingIfNeeded: keys[i]))
+    }
+}
+
+/// Where a model's slots are kept: a dense table of all 2^bits slots, a
+/// sparse one of the slots seen, or `auto`: dense while all the run's tables
+/// together take at most `auto.denseLimit` bytes (1 GiB: 2^26 slots of one
+/// float32 model, or 2^24 of four settings), sparse beyond.
+public enum TableLayout: String, Sendable, CaseIterable {
+    case auto, dense, sparse
+
+    /// The most bytes of dense tables `auto` maps.
+    public static let denseLimit = 1 << 30
+
+    /// Whether tables of `tableBytes` (all of a run's, dense) should be sparse.
+    func isSparse(bits: Int, tableBytes: Int) -> Bool {
+        switch self {
+        case .dense: return false
+        case .sparse: return true
+        case .auto: return tableBytes > Self.denseLimit
         }
     }
 }
@@ -233,6 +429,17 @@ private final class TableMapping: @unchecked Sendable {
     func awaitPrefault() {
         populating.wait()
     }
+
+    /// Maps the first `wanted` bytes now (the rows a sparse table may fill
+    /// before it grows next), on the calling thread.
+    func populate(bytes wanted: Int) {
+        let end = min(bytes, (wanted + 4095) & ~4095)
+        if end > populated {
+            _ = madvise(base + populated, end - populated, 23 /* MADV_POPULATE_WRITE */)
+            populated = end
+        }
+    }
+    private var populated = 0
 
     /// See `WeightTable.prefault()`.
     func prefault() {

@@ -50,6 +50,8 @@ final class LaneTrainer<F: FTRLScalar> {
     /// loops, so that they work on it without an exclusivity check per access.
     private struct Batch: ~Copyable {
         var gradients = GradientAccumulator<Lanes>()
+        /// The rows of the block's features (see `BlockRows`).
+        var rows = BlockRows()
         var biasGradient = Lanes()
         var examples = 0
     }
@@ -145,12 +147,25 @@ final class LaneTrainer<F: FTRLScalar> {
         _ block: ExampleBlock, _ range: Range<Int>, _ weights: UnsafeBufferPointer<Double>?, _ losses: UnsafeMutableBufferPointer<Double>,
         _ failures: UnsafeMutableBufferPointer<FTRLError?>, _ batch: inout Batch
     ) {
-        let slots = block.slots
+        let table = models[0].table
+        // Rows: in a dense table the slots themselves.
+        let slots: UnsafeMutablePointer<UInt32>
+        do {
+            slots = try batch.rows.of(block, range, in: table)
+        } catch {
+            // A sparse table that cannot grow stops every lane.
+            for l in 0..<count where learning[l] {
+                failures[indices[l]] = error
+                learning[l] = false
+            }
+            return
+        }
         let values = block.values
         let offsets = block.offsets
         let labels = block.labels
         let rowWeights = block.hasWeights ? block.weights : nil
-        let blockEnd = block.count
+        // A sparse table's rows are known for this range only.
+        let blockEnd = table.isSparse ? range.upperBound : block.count
         var biasW = Lanes()
         var live = learning
         var curves = self.curves

@@ -122,6 +122,8 @@ public struct SettingsSearch {
     public var modelPath: String?
     /// Worker threads for the settings (the caller's thread is one).
     public var threads = 2
+    /// The weight tables' layout (`auto` weighs all settings' tables together).
+    public var table = TableLayout.auto
     /// Whether SIGINT and SIGTERM stop the run after the block in progress, with complete models.
     public var stopsOnSignal = false
     /// Called after each block.
@@ -154,13 +156,20 @@ public struct SettingsSearch {
     public func freshModels() throws(FTRLError) -> [AnyModel] {
         guard let first = candidates.first?.config else { return [] }
         var models: [AnyModel] = []
+        // `auto` weighs the tables of all settings together.
+        let scalar = first.dtype == .float32 ? 4 : 8
+        let slotBytes = (first.useEMA ? 5 : 4) * scalar
+        let all = candidates.count * (slotBytes << first.bits)
+        let layout: TableLayout = table.isSparse(bits: first.bits, tableBytes: all) ? .sparse : .dense
         for share in Self.shares(count: candidates.count, threads: threads) {
             switch first.dtype {
             case .float32:
-                let tables = try WeightTable<Float>.interleaved(count: share.count, bits: first.bits, withEMA: first.useEMA)
+                let tables = try WeightTable<Float>.interleaved(
+                    count: share.count, bits: first.bits, withEMA: first.useEMA, layout: layout)
                 for (i, table) in zip(share, tables) { models.append(.float32(Model(config: candidates[i].config, table: table))) }
             case .float64:
-                let tables = try WeightTable<Double>.interleaved(count: share.count, bits: first.bits, withEMA: first.useEMA)
+                let tables = try WeightTable<Double>.interleaved(
+                    count: share.count, bits: first.bits, withEMA: first.useEMA, layout: layout)
                 for (i, table) in zip(share, tables) { models.append(.float64(Model(config: candidates[i].config, table: table))) }
             }
         }

@@ -48,6 +48,8 @@ public final class Trainer<F: FTRLScalar> {
     /// gradient buffers have one owner, which frees them once.
     private struct Batch: ~Copyable {
         var gradients = GradientAccumulator<F>()
+        /// The rows of the block's features (see `BlockRows`).
+        var rows = BlockRows()
         var bias: F = 0
         var examples = 0
         /// The model's training curve, kept here while training (copied
@@ -145,7 +147,8 @@ public final class Trainer<F: FTRLScalar> {
     ) throws(FTRLError) -> Fed {
         let table = model.table
         let bias = model.bias
-        let slots = block.slots
+        // Rows: in a dense table the slots themselves.
+        let slots = try current.rows.of(block, range, in: table)
         let values = block.values
         let offsets = block.offsets
         let labels = block.labels
@@ -161,7 +164,7 @@ public final class Trainer<F: FTRLScalar> {
                 return Fed(examples: e - range.lowerBound, logLossSum: lossSum)
             }
             if e + 1 < end {
-                for j in offsets[e + 1]..<offsets[e + 2] { table.prefetch(slots[j]) }
+                for j in offsets[e + 1]..<offsets[e + 2] { table.prefetch(row: slots[j]) }
             }
             let lo = offsets[e]
             let hi = offsets[e + 1]
@@ -171,14 +174,14 @@ public final class Trainer<F: FTRLScalar> {
                 // active is brought up to date before it is read.
                 let t = model.iterations
                 for j in lo..<hi {
-                    let index = slots[j]
-                    let step = table.step(index)
-                    if step.pointee != 0 { lazyOverwrite.catchUp(table.slot(index), step, to: t) }
-                    margin += table.weight(index) * F(fromDouble: values[j])
+                    let row = slots[j]
+                    let step = table.step(row: row)
+                    if step.pointee != 0 { lazyOverwrite.catchUp(table.slot(row: row), step, to: t) }
+                    margin += table.weight(row: row) * F(fromDouble: values[j])
                 }
             } else {
                 for j in lo..<hi {
-                    margin += table.weight(slots[j]) * F(fromDouble: values[j])
+                    margin += table.weight(row: slots[j]) * F(fromDouble: values[j])
                 }
             }
             let p = sigmoid(margin + bias.w)
@@ -253,8 +256,8 @@ public final class Trainer<F: FTRLScalar> {
                     .usage, "a model with use_ema can take at most \(EMARule<F>.maxSteps) steps (its slots keep 32-bit step counters)")
             }
             for i in 0..<active {
-                let slot = table.slot(slots[i])
-                let step = table.step(slots[i])
+                let slot = table.slot(row: slots[i])
+                let step = table.step(row: slots[i])
                 let isNew = step.pointee == 0
                 if !isNew { rule.catchUp(slot, step, to: t) }
                 update.apply(slot, gradient: gradients[i], isNew: isNew)
@@ -268,7 +271,7 @@ public final class Trainer<F: FTRLScalar> {
             bias.w = biasWeight
         } else {
             for i in 0..<active {
-                let slot = table.slot(slots[i])
+                let slot = table.slot(row: slots[i])
                 update.apply(slot, gradient: gradients[i])
                 overflow += slot.nonFiniteProbe
             }

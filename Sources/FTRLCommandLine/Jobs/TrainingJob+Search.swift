@@ -63,11 +63,12 @@ extension TrainingJob {
         if let path = options.exampleWeightsPath { weights = try ExampleWeightsFile.read(path: path) }
         var search = SettingsSearch(candidates: plan.map(\.candidate), inputs: inputs)
         search.threads = ProcessInfo.processInfo.activeProcessorCount
+        search.table = options.table
         var models: [AnyModel] = []
         if options.resumePath != nil {
             for item in plan {
                 // Every setting resumes its own copy of the model.
-                let copy = models.isEmpty ? item.resumed! : try ModelFile.read(path: options.resumePath!)
+                let copy = models.isEmpty ? item.resumed! : try ModelFile.read(path: options.resumePath!, table: options.table)
                 copy.config = item.candidate.config
                 models.append(copy)
             }

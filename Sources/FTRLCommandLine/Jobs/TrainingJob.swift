@@ -20,6 +20,8 @@ public struct TrainingJob {
         public var checkpointEvery = 0
         /// Where checkpoints go (default: the model path + `.checkpoint`).
         public var checkpointPath: String?
+        /// The weight table's layout.
+        public var table = TableLayout.auto
         /// Stop gracefully on SIGINT/SIGTERM, writing the model (the command-line tool's behaviour).
         public var stopsOnSignal = false
         /// Settings given several values: every combination is trained (a search).
@@ -61,7 +63,7 @@ public struct TrainingJob {
                 throw FTRLError(
                     .usage, "--config cannot be combined with --resume: the resumed model carries its config; use flags to change it")
             }
-            let model = try ModelFile.read(path: resume)
+            let model = try ModelFile.read(path: resume, table: options.table)
             config = model.config
             var probe = config
             let changed = try overrides.apply(to: &probe)
@@ -132,7 +134,7 @@ public struct TrainingJob {
         if let path = options.exampleWeightsPath { weights = try ExampleWeightsFile.read(path: path) }
         let progress = Progress(prefix: "ftrl-train: ", interval: options.quiet ? nil : options.progressInterval)
         let model: AnyModel
-        if let resumed { model = resumed } else { model = try AnyModel(config: config) }
+        if let resumed { model = resumed } else { model = try AnyModel(config: config, layout: options.table) }
         return try train(model, weights, progress)
     }
 

@@ -5,6 +5,7 @@ extension HashKind: ExpressibleByArgument {}
 extension InputFormat: ExpressibleByArgument {}
 extension NumericTransform: ExpressibleByArgument {}
 extension DType: ExpressibleByArgument {}
+extension TableLayout: ExpressibleByArgument {}
 
 extension NameSpecification {
     /// The long flag of a setting, from the table of settings.

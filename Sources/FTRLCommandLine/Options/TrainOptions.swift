@@ -344,6 +344,12 @@ public struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Where checkpoints go (default: the -m path + .checkpoint).", valueName: "file"))
     var checkpoint: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "The weight table: dense (2^bits slots mapped), sparse (memory for the slots seen), or auto: dense up to 1 GiB of tables in all, sparse beyond.",
+            valueName: "kind"))
+    var table: TableLayout = .auto
+
     @Flag(name: [.short, .long], help: "Print nothing but errors.")
     var quiet = false
 
@@ -430,6 +436,7 @@ public struct TrainCommandOptions {
             options.profile = run.profile
             options.checkpointEvery = run.checkpointEvery
             options.checkpointPath = run.checkpoint
+            options.table = run.table
             options.stopsOnSignal = true
             options.validationPaths = run.validation
             options.patience = run.patience
