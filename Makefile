@@ -1,10 +1,10 @@
-# ftrl: make demo | test | dist | spark-test | bench-spark | bench-search | sanitize | fuzz | mutate | bench | bench-compare BASELINE=DIR | quality | lint | install [PREFIX=/usr/local] | deps
+# ftrl: make demo | test | dist | spark-test | bench-spark | bench-search | bench-table | sanitize | fuzz | mutate | bench | bench-compare BASELINE=DIR | quality | lint | install [PREFIX=/usr/local] | deps
 SWIFT   ?= swift
 PREFIX  ?= /usr/local
 RELEASE := .build/release
 TOOLS   := ftrl-train ftrl-predict ftrl-model
 
-.PHONY: all deps test-deps build dist spark-deps spark-test install-test bench-spark bench-search demo test sanitize fuzz mutate bench bench-compare quality lint install clean
+.PHONY: all deps test-deps build dist spark-deps spark-test install-test bench-spark bench-search bench-table demo test sanitize fuzz mutate bench bench-compare quality lint install clean
 
 all: build
 
@@ -133,6 +133,10 @@ bench-spark: dist spark-deps
 # A search of settings (six learning rates, auto) against one, on make bench's log.
 bench-search: build
 	python3 Benchmarks/search_bench.py
+
+# The sparse weight table against the dense one: speed, 32 bits, growth with rows (BENCHMARKS.md).
+bench-table: build
+	python3 Benchmarks/table_bench.py
 
 # Holdout logloss at default settings against Vowpal Wabbit on ../shared/data's real logs.
 quality: build

@@ -409,14 +409,15 @@ struct SafetyTests {
 
     // MARK: Memory
 
-    /// `--bits 29` in a memory cgroup of 3 GiB: refused up front with the
-    /// size needed and a --bits that fits, instead of the kernel's kill.
+    /// `--bits 29 --table dense` in a memory cgroup of 3 GiB: refused up front
+    /// with the size needed and a --bits that fits, instead of the kernel's
+    /// kill; `auto` takes the sparse table there and trains.
     @Test func tableLargerThanTheMemoryLimitIsRefused() throws {
         let dir = try TemporaryDirectory()
         let data = try dir.write("d.svm", Self.rows)
         let group = try MemoryCgroup(limit: 3 << 30)
         let train = Tools.binDirectory.appendingPathComponent("ftrl-train").path
-        let run = try group.run("'\(train)' -q --bits 29 -m '\(dir.path("m.ftrl"))' '\(data)'")
+        let run = try group.run("'\(train)' -q --bits 29 --table dense -m '\(dir.path("m.ftrl"))' '\(data)'")
         #expect(run.status == 64, "\(run.stderr)")
         #expect(run.stderr.contains("a table of 2^29 slots needs 8192 MiB"), "\(run.stderr)")
         #expect(run.stderr.contains("lower --bits to 27 or less"), "\(run.stderr)")
@@ -425,8 +426,10 @@ struct SafetyTests {
         }
         #expect(leftovers.isEmpty)
         // The size it suggests fits and trains.
-        let fits = try group.run("'\(train)' -q --bits 27 -m '\(dir.path("m.ftrl"))' '\(data)'")
+        let fits = try group.run("'\(train)' -q --bits 27 --table dense -m '\(dir.path("m.ftrl"))' '\(data)'")
         #expect(fits.status == 0, "\(fits.stderr)")
+        let sparse = try group.run("'\(train)' -q --bits 29 -m '\(dir.path("m.ftrl"))' '\(data)'")
+        #expect(sparse.status == 0, "\(sparse.stderr)")
     }
 
     // MARK: Hygiene
