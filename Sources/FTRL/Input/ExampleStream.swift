@@ -28,21 +28,52 @@ public final class ExampleStream {
     ///     (slow: a string per feature; for `ftrl-model top`).
     ///   - groupBy: a CSV or TSV column whose value each example carries in
     ///     `ExampleBlock.groups` (`ftrl-predict --metrics-by`).
+    ///   - cache: a cache writer that gets every block parsed (`--cache`).
     public init(
         paths: [String], hasher: FeatureHasher, schema: InputSchema = InputSchema(), scoring: Bool = false, naming: Bool = false,
-        groupBy: String? = nil
+        groupBy: String? = nil, cache: ExampleCacheWriter? = nil
     ) {
         chunks = Pipe(buffers: (0..<4).map { _ in TextChunk(capacity: 1 << 20) })
-        blocks = Pipe(buffers: (0..<4).map { _ in ExampleBlock(exampleCapacity: 1024) })
+        blocks = Pipe(buffers: (0..<4).map { _ in ExampleBlock(exampleCapacity: Self.blockExamples) })
+        cachedColumns = nil
         let decode = DecodeStage(paths: paths, format: schema.format, chunks: chunks, stats: stats)
         var context = DecoderContext(schema: schema, hasher: hasher, scoring: scoring, columns: resolved)
         context.naming = naming
         context.groupBy = groupBy
-        let parse = ParseStage(context: context, chunks: chunks, blocks: blocks, stats: stats)
+        let parse = ParseStage(context: context, chunks: chunks, blocks: blocks, stats: stats, cache: cache)
         size = Self.size(of: paths)
         start { decode.run() }
         start { parse.run() }
     }
+
+    /// Starts reading the examples of a cache file that `ExampleCache.check`
+    /// found valid, on one thread (no text to decode or parse).
+    /// - Parameters:
+    ///   - path: the cache file.
+    ///   - columns: the column names it records (delimited input), or nil.
+    /// - Throws: `FTRLError` (.io) when it cannot be opened or mapped.
+    public init(cache path: String, columns: [String]?) throws(FTRLError) {
+        chunks = Pipe(buffers: [])
+        blocks = Pipe(buffers: (0..<4).map { _ in ExampleBlock(exampleCapacity: Self.blockExamples) })
+        cachedColumns = columns
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FTRLError(.io, "cannot open the cache: \(String(cString: strerror(errno)))", path: path) }
+        defer { close(fd) }
+        guard let file = MappedFile(fd: fd) else { throw FTRLError(.io, "cannot map the cache", path: path) }
+        size = file.count
+        let stage = CacheDecodeStage(file: file, blocks: blocks, stats: stats)
+        start { stage.run() }
+    }
+
+    /// Examples per block.
+    static let blockExamples = 1024
+
+    /// The column names a cache recorded.
+    private let cachedColumns: [String]?
+
+    /// The names of the delimited input's columns, once its header or first
+    /// row was read (or as its cache recorded them); nil for LibSVM.
+    public var columnNames: [String]? { resolved.value?.names ?? cachedColumns }
 
     /// The total bytes of `paths` when each is a regular file (for `-`,
     /// what is left of standard input when it is one), else nil.
@@ -242,11 +273,19 @@ private struct DecodeStage: Sendable {
 }
 
 /// The parse thread: turns chunks into example blocks with the decoder of the input's format.
-private struct ParseStage: Sendable {
+private struct ParseStage: @unchecked Sendable {
+    // `cache` is used by this thread alone until the stream has finished.
     let context: DecoderContext
     let chunks: Pipe<TextChunk>
     let blocks: Pipe<ExampleBlock>
     let stats: Shared<StreamStats>
+    let cache: ExampleCacheWriter?
+
+    /// Hands a block to the reader, and to the cache first.
+    private func send(_ block: ExampleBlock) {
+        cache?.append(block)
+        blocks.send(block)
+    }
 
     func run() {
         // The decoder's type is opened once here: its calls in the loop are direct.
@@ -288,7 +327,7 @@ private struct ParseStage: Sendable {
                     line += lines
                     if block.isFull {
                         parseSeconds += Clock.now() - t0
-                        blocks.send(block)
+                        send(block)
                         guard let b = blocks.takeFree() else { return }
                         block = b
                         t0 = Clock.now()
@@ -300,15 +339,15 @@ private struct ParseStage: Sendable {
                 // slowly (a pipe, a live log) reach the trainer without waiting
                 // for a full block.
                 if block.count > 0 {
-                    blocks.send(block)
+                    send(block)
                     guard let b = blocks.takeFree() else { return }
                     block = b
                 }
             }
-            if block.count > 0 { blocks.send(block) }
+            if block.count > 0 { send(block) }
             blocks.close(error: nil)
         } catch {
-            if block.count > 0 { blocks.send(block) }
+            if block.count > 0 { send(block) }
             blocks.close(error: error)
             chunks.cancel()
         }

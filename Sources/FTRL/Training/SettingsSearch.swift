@@ -88,6 +88,11 @@ public struct SettingsSearch {
         public var seconds = 0.0
         /// The signal that stopped the run early, or nil.
         public var interruptedBy: Int32?
+        /// Whether an epoch read the cache (`--cache`), whether the first pass
+        /// wrote it, and why it could not be written.
+        public var readCache = false
+        public var wroteCache = false
+        public var cacheFailure: String?
     }
 
     /// Where a search is, for a progress line.
@@ -124,6 +129,8 @@ public struct SettingsSearch {
     public var threads = 2
     /// The weight tables' layout (`auto` weighs all settings' tables together).
     public var table = TableLayout.auto
+    /// Read the examples from a cache, or write one in the first pass (`--cache`).
+    public var cache: CachePlan?
     /// Whether SIGINT and SIGTERM stop the run after the block in progress, with complete models.
     public var stopsOnSignal = false
     /// Called after each block.
@@ -217,14 +224,18 @@ public struct SettingsSearch {
         defer { snapshots?.remove() }
         var outcome = Outcome(results: [], ranking: [], chosen: nil, byValidation: byValidation)
         var stale = [Int](repeating: 0, count: count)
-        let hasher = models[0].hasher
+        let epochInputs = EpochInputs(paths: inputs, hasher: models[0].hasher, bits: models[0].config.bits, cache: cache)
         epochs: for epoch in 1...epochs {
-            let stream = ExampleStream(paths: inputs, hasher: hasher, schema: models[0].config.schema)
+            let stream = try epochInputs.stream(epoch: epoch, schema: models[0].config.schema)
             let watcher = stopsOnSignal ? StopWatcher(stream.canceller) : nil
-            defer {
+            var finished = false
+            func finish() {
+                if finished { return }
+                finished = true
                 watcher?.stop()
                 _ = stream.finish(wait: outcome.interruptedBy == nil)
             }
+            defer { finish() }
             losses.initialize(repeating: 0)
             // As a single run does (`Trainer.train`): every table mapped, while the reader starts.
             if epoch == 1 { for m in models { m.table.awaitPrefault() } }
@@ -234,9 +245,9 @@ public struct SettingsSearch {
             var bestLabel = ""
             var bestLoss = Double.nan
             while let block = try stream.next() {
-                if let columns = stream.columns {
+                if let columns = stream.columnNames {
                     for m in models where m.config.schema.format != .libsvm && m.config.schema.columns == nil {
-                        m.config.schema.columns = columns.names  // as a single run records them
+                        m.config.schema.columns = columns  // as a single run records them
                     }
                 }
                 if let weights, row + block.count > weights.count {
@@ -326,6 +337,10 @@ public struct SettingsSearch {
             }
             let signal = ftrl_stop_signal()
             if stopsOnSignal && signal != 0 { outcome.interruptedBy = Int32(signal) }
+            if epoch == 1 {
+                finish()  // the parse thread is done with the cache
+                epochInputs.endFirstPass(stream, complete: outcome.interruptedBy == nil)
+            }
             if row == 0 { break epochs }
             guard byValidation && outcome.interruptedBy == nil else {
                 // With validation, a stopped epoch is not scored: the best scored one stays.
@@ -389,6 +404,9 @@ public struct SettingsSearch {
         }
         outcome.results = results
         outcome.seconds = Clock.now() - start
+        outcome.readCache = epochInputs.readCache
+        outcome.wroteCache = epochInputs.wroteCache
+        outcome.cacheFailure = epochInputs.cacheFailure
         return outcome
     }
 

@@ -53,28 +53,34 @@ extension Trainer {
     ///   - weights: one importance weight per row of an epoch, or nil for all 1.
     ///   - weightsPath: the file the weights came from, for messages.
     ///   - progress: called after each block.
+    ///   - cache: read the examples from a cache, or write one in the first pass (`--cache`).
     /// - Returns: what the run did.
     /// - Throws: `FTRLError` for bad input or a learning rate that is not
     ///   positive; the model is then partly trained and should not be saved.
     public func train(
-        paths: [String], weights: [Double]?, weightsPath: String?, progress: (PassProgress) -> Void = { _ in }
+        paths: [String], weights: [Double]?, weightsPath: String?, cache: CachePlan? = nil, progress: (PassProgress) -> Void = { _ in }
     ) throws(FTRLError) -> TrainingSummary {
         var summary = TrainingSummary()
         var lossSum = 0.0
         let start = Clock.now()
         let firstPass = recorder
         defer { recorder = firstPass }
+        let inputs = EpochInputs(paths: paths, hasher: model.hasher, bits: model.config.bits, cache: cache)
         epochs: for epoch in 1...model.config.epochs {
             recorder = epoch == 1 ? firstPass : nil  // progressive validation covers the first pass
-            let stream = ExampleStream(paths: paths, hasher: model.hasher, schema: model.config.schema)
+            let stream = try inputs.stream(epoch: epoch, schema: model.config.schema)
             let watcher = stopsOnSignal ? StopWatcher(stream.canceller) : nil
-            defer {
+            var finished = false
+            func finish() {
+                if finished { return }
+                finished = true
                 watcher?.stop()
                 let busy = stream.finish(wait: summary.interruptedBy == nil)
                 summary.decodeSeconds += busy.decode
                 summary.parseSeconds += busy.parse
                 summary.bytes += busy.bytes
             }
+            defer { finish() }
             // The table fully mapped before the first example: a slot read
             // before its page is mapped maps the shared zero page, and its
             // first write then costs a second fault and a TLB shootdown.
@@ -85,9 +91,9 @@ extension Trainer {
                 let t0 = Clock.now()
                 guard let block = try stream.next() else { break }
                 summary.waitSeconds += Clock.now() - t0
-                if model.config.schema.format != .libsvm && model.config.schema.columns == nil, let columns = stream.columns {
+                if model.config.schema.format != .libsvm && model.config.schema.columns == nil, let columns = stream.columnNames {
                     // The model remembers the columns it was trained on, for scoring.
-                    model.config.schema.columns = columns.names
+                    model.config.schema.columns = columns
                 }
                 let fed: Fed
                 if let weights {
@@ -120,11 +126,18 @@ extension Trainer {
                 summary.firstEpochExamples = row
                 lossSum = epochLoss
             }
+            if epoch == 1 {
+                finish()  // the parse thread is done with the cache
+                inputs.endFirstPass(stream, complete: summary.interruptedBy == nil)
+            }
             summary.examples += row
             if row == 0 || summary.interruptedBy != nil { break epochs }
         }
         summary.progressiveLogLoss = summary.firstEpochExamples > 0 ? lossSum / Double(summary.firstEpochExamples) : 0
         summary.seconds = Clock.now() - start
+        summary.readCache = inputs.readCache
+        summary.wroteCache = inputs.wroteCache
+        summary.cacheFailure = inputs.cacheFailure
         return summary
     }
 }

@@ -21,6 +21,11 @@ public struct TrainingSummary: Sendable {
     public var bytes = 0
     /// The signal that stopped the run early (SIGINT, SIGTERM), or nil.
     public var interruptedBy: Int32?
+    /// Whether examples were read from a cache (`--cache`), and whether this run wrote one.
+    public var readCache = false
+    public var wroteCache = false
+    /// Why a cache could not be written, when it could not (the run went on from the text).
+    public var cacheFailure: String?
 }
 
 /// The FTRL update fed by blocks of examples from any producer (the file

@@ -21,6 +21,8 @@ public struct TrainingRun: ModelBody {
     public var checkpointPath: String?
     /// Examples between checkpoints.
     public var checkpointEvery = 0
+    /// Read the examples from a cache, or write one in the first pass (`--cache`).
+    public var cache: CachePlan?
     /// Whether SIGINT and SIGTERM stop the run with a complete model.
     public var stopsOnSignal = false
     /// Whether to keep the first pass's predictions for `Outcome.progressiveMetrics`.
@@ -71,7 +73,8 @@ public struct TrainingRun: ModelBody {
                 report(model.examples, model.iterations, path)
             }
         }
-        let summary = try trainer.train(paths: inputs, weights: weights, weightsPath: weightsPath, progress: onProgress)
+        let summary = try trainer.train(
+            paths: inputs, weights: weights, weightsPath: weightsPath, cache: cache, progress: onProgress)
         if summary.examples == 0 && summary.interruptedBy == nil {
             throw FTRLError(.data, "no examples in the input", path: inputs.count == 1 ? inputs[0] : nil)
         }

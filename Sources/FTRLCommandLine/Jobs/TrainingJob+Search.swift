@@ -83,6 +83,7 @@ extension TrainingJob {
         search.modelsDirectory = options.modelsDirectory
         search.modelPath = options.modelPath
         search.stopsOnSignal = options.stopsOnSignal
+        search.cache = try cachePlan(plan[0].candidate.config)
         search.onProgress = { at in
             progress.tick {
                 let rate = Double(at.totalExamples) / max(progress.elapsed, 1e-9)
@@ -113,6 +114,7 @@ extension TrainingJob {
             if let note = modelNote { error.notes.append(note) }
             throw error
         }
+        reportCache(read: outcome.readCache, wrote: outcome.wroteCache, failure: outcome.cacheFailure, progress)
         if !options.quiet {
             for line in table(outcome, plan.map(\.values)) { printError(line) }
         }

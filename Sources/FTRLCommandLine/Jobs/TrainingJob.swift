@@ -22,6 +22,8 @@ public struct TrainingJob {
         public var checkpointPath: String?
         /// The weight table's layout.
         public var table = TableLayout.auto
+        /// Where the parsed examples are cached (`--cache`), or nil.
+        public var cachePath: String?
         /// Stop gracefully on SIGINT/SIGTERM, writing the model (the command-line tool's behaviour).
         public var stopsOnSignal = false
         /// Settings given several values: every combination is trained (a search).
@@ -152,6 +154,27 @@ public struct TrainingJob {
         }
     }
 
+    /// What `--cache` does for a run under `config`: read the cache, or
+    /// write it (with a warning when one was there but cannot be used).
+    func cachePlan(_ config: FTRLConfig) throws(FTRLError) -> CachePlan? {
+        guard let path = options.cachePath else { return nil }
+        let (plan, rebuilt) = try CachePlan.of(path, paths: inputs, config: config)
+        if let rebuilt { printError("ftrl-train: warning: rebuilding the cache \(path): \(rebuilt)") }
+        return plan
+    }
+
+    /// Says what became of `--cache`: a warning when it could not be written.
+    func reportCache(read: Bool, wrote: Bool, failure: String?, _ progress: Progress) {
+        guard let path = options.cachePath else { return }
+        if let failure {
+            printError("ftrl-train: warning: the cache \(path) could not be written (\(failure)); the run read the text")
+        } else if wrote {
+            progress.say("wrote the cache \(path)" + (read ? "; later epochs read it" : ""))
+        } else if read {
+            progress.say("examples read from the cache \(path)")
+        }
+    }
+
     /// The note an error adds about `-m`: untouched, or never written.
     var modelNote: String? {
         options.modelPath.map { access($0, F_OK) == 0 ? "\($0) is unchanged" : "no model was written to \($0)" }
@@ -168,7 +191,7 @@ public struct TrainingJob {
         var written: [(path: String, target: String, id: FileIdentity?)] = []
         for (flag, path) in [
             ("-m", options.modelPath), ("--checkpoint", checkpointPath), ("--search-json", options.searchJSONPath),
-            ("--metrics-json", options.metricsJSONPath),
+            ("--metrics-json", options.metricsJSONPath), ("--cache", options.cachePath),
         ] {
             guard let path else { continue }
             try AtomicFile.checkWritable(path, role: flag)
@@ -194,6 +217,7 @@ public struct TrainingJob {
         run.checkpointEvery = options.checkpointEvery
         run.stopsOnSignal = options.stopsOnSignal
         run.recordsPredictions = options.metricsJSONPath != nil
+        run.cache = try cachePlan(model.config)
         run.onProgress = { at in
             progress.tick {
                 let rate = Double(at.totalExamples) / max(progress.elapsed, 1e-9)
@@ -229,6 +253,7 @@ public struct TrainingJob {
         if let path = options.metricsJSONPath, let metrics = outcome.progressiveMetrics {
             try AtomicFile.write(Array((metrics.json.rendered() + "\n").utf8), to: path, role: "--metrics-json")
         }
+        reportCache(read: summary.readCache, wrote: summary.wroteCache, failure: summary.cacheFailure, progress)
         let lastCheckpoint = checkpoints.last
         // The model holds everything the checkpoint did, and more.
         if lastCheckpoint != nil, options.modelPath != nil, let path = checkpointPath { unlink(path) }
@@ -246,7 +271,8 @@ public struct TrainingJob {
                 + (options.modelPath.map { ", model \($0)" } ?? ""))
         if options.profile {
             printError(
-                "ftrl-train: profile: decode thread (read, gunzip) \(fixed(summary.decodeSeconds, 3)) s busy; parse thread (parse, hash) \(fixed(summary.parseSeconds, 3)) s busy; "
+                "ftrl-train: profile: decode thread (read, gunzip) \(fixed(summary.decodeSeconds, 3)) s busy; parse thread (parse, hash"
+                    + (summary.readCache ? "; reading the cache" : "") + ") \(fixed(summary.parseSeconds, 3)) s busy; "
                     + "trainer thread: update \(fixed(summary.seconds - summary.waitSeconds, 3)) s, waiting for input \(fixed(summary.waitSeconds, 3)) s; "
                     + "\(fixed(Double(summary.bytes) / 1e6, 1)) MB decoded")
         }

@@ -350,6 +350,12 @@ public struct RunOptions: ParsableArguments {
             valueName: "kind"))
     var table: TableLayout = .auto
 
+    @Option(
+        help: ArgumentHelp(
+            "Keep the first pass's parsed examples in this file; later epochs and later runs with the same inputs and settings read it instead of the text (rebuilt when they change or it is damaged).",
+            valueName: "file"))
+    var cache: String?
+
     @Flag(name: [.short, .long], help: "Print nothing but errors.")
     var quiet = false
 
@@ -437,6 +443,7 @@ public struct TrainCommandOptions {
             options.checkpointEvery = run.checkpointEvery
             options.checkpointPath = run.checkpoint
             options.table = run.table
+            options.cachePath = run.cache
             options.stopsOnSignal = true
             options.validationPaths = run.validation
             options.patience = run.patience
