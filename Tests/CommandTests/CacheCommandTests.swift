@@ -108,21 +108,17 @@ struct CacheCommandTests {
     /// cache (nor a temporary file) is left, since the pass was not whole.
     @Test func anInterruptedFirstPassLeavesNoCache() throws {
         let dir = try TemporaryDirectory()
-        let data = try dir.write("d.svm", PipelineTests.sampleLog(rows: 400_000))
+        // A million rows: the first pass takes far longer than the 150 ms before the signal.
+        let data = try dir.write("d.svm", PipelineTests.sampleLog(rows: 1_000_000))
         let train = Process()
         train.executableURL = Tools.binDirectory.appendingPathComponent("ftrl-train")
-        train.arguments = ["-q", "--bits", "18", "--cache", dir.path("c.cache"), "--epochs", "50", "-m", dir.path("m.ftrl"), data]
+        train.arguments = ["-q", "--bits", "18", "--cache", dir.path("c.cache"), "-m", dir.path("m.ftrl"), data]
         try train.run()
-        usleep(700_000)
+        usleep(150_000)
         kill(train.processIdentifier, SIGINT)
         train.waitUntilExit()
         #expect(train.terminationStatus == 130)
         let left = try FileManager.default.contentsOfDirectory(atPath: dir.url.path).sorted()
-        #expect(left == ["d.svm", "m.ftrl"] || left == ["c.cache", "d.svm", "m.ftrl"], "\(left)")
-        if left.contains("c.cache") {
-            // Stopped in a later epoch: the first pass was whole, and its cache is valid.
-            let again = try Tools.run("ftrl-train", ["--bits", "18", "--cache", dir.path("c.cache"), "-m", dir.path("n.ftrl"), data])
-            #expect(again.stderr.contains("examples read from the cache"), "\(again.stderr)")
-        }
+        #expect(left == ["d.svm", "m.ftrl"], "\(left)")
     }
 }

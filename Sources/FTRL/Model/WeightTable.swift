@@ -306,18 +306,16 @@ public final class WeightTable<F: FTRLScalar> {
         return count
     }
 
-    /// The slots that were ever active, ascending, with their rows.
-    func activeRows() -> ActiveRows {
+    /// The slots that were ever active, ascending, with their rows: a scan
+    /// of a dense table (nothing kept), or a sparse table's slots sorted.
+    func activeRows() -> ActiveRows<F> {
+        guard let index else { return ActiveRows(table: self, keys: nil, count: activeCount) }
+        // Slot and row in one word, radix-sorted on the slot.
         var keys: [UInt64] = []
-        if let index {
-            // Slot and row in one word, radix-sorted on the slot.
-            keys.reserveCapacity(index.count)
-            for r in 0..<index.count where isActive(row: UInt32(r)) { keys.append(UInt64(index.slots[r]) << 32 | UInt64(r)) }
-            Self.sortBySlot(&keys)
-        } else {
-            for s in 0..<slotCount where isActive(row: UInt32(truncatingIfNeeded: s)) { keys.append(UInt64(s) << 32 | UInt64(s)) }
-        }
-        return ActiveRows(keys: keys)
+        keys.reserveCapacity(index.count)
+        for r in 0..<index.count where isActive(row: UInt32(r)) { keys.append(UInt64(index.slots[r]) << 32 | UInt64(r)) }
+        Self.sortBySlot(&keys)
+        return ActiveRows(table: self, keys: keys, count: keys.count)
     }
 
     /// Sorts words by their high 32 bits: two stable counting passes of 16 bits.
@@ -366,15 +364,36 @@ public final class WeightTable<F: FTRLScalar> {
     }
 }
 
-/// The active slots of a table with their rows, ascending by slot: one
-/// word each (slot in the high half, row in the low half).
-struct ActiveRows: RandomAccessCollection {
-    let keys: [UInt64]
-    var startIndex: Int { 0 }
-    var endIndex: Int { keys.count }
-    subscript(i: Int) -> (slot: UInt32, row: UInt32) {
-        (UInt32(truncatingIfNeeded: keys[i] >> 32), UInt32(truncatingIfNeeded: keys[i]))
+/// The active slots of a table with their rows, ascending by slot: for a
+/// sparse table one word each (slot in the high half, row in the low half),
+/// for a dense one a scan of the table, so that saving a dense model keeps
+/// no list of its slots.
+struct ActiveRows<F: FTRLScalar>: Sequence {
+    let table: WeightTable<F>
+    let keys: [UInt64]?
+    /// How many there are.
+    let count: Int
+
+    struct Iterator: IteratorProtocol {
+        let rows: ActiveRows
+        var position = 0
+
+        mutating func next() -> (slot: UInt32, row: UInt32)? {
+            if let keys = rows.keys {
+                guard position < keys.count else { return nil }
+                defer { position += 1 }
+                return (UInt32(truncatingIfNeeded: keys[position] >> 32), UInt32(truncatingIfNeeded: keys[position]))
+            }
+            while position < rows.table.slotCount {
+                let s = UInt32(truncatingIfNeeded: position)
+                position += 1
+                if rows.table.isActive(row: s) { return (s, s) }
+            }
+            return nil
+        }
     }
+
+    func makeIterator() -> Iterator { Iterator(rows: self) }
 }
 
 /// Where a model's slots are kept: a dense table of all 2^bits slots, a
