@@ -1,10 +1,10 @@
-# ftrl: make demo | test | dist | spark-test | bench-spark | bench-search | bench-table | sanitize | fuzz | mutate | bench | bench-compare BASELINE=DIR | quality | lint | install [PREFIX=/usr/local] | deps
+# ftrl: make demo | test | dist | spark-test | bench-spark | bench-search | bench-table | bench-cache | sanitize | fuzz | mutate | bench | bench-compare BASELINE=DIR | quality | lint | install [PREFIX=/usr/local] | deps
 SWIFT   ?= swift
 PREFIX  ?= /usr/local
 RELEASE := .build/release
 TOOLS   := ftrl-train ftrl-predict ftrl-model
 
-.PHONY: all deps test-deps build dist spark-deps spark-test install-test bench-spark bench-search bench-table demo test sanitize fuzz mutate bench bench-compare quality lint install clean
+.PHONY: all deps test-deps build dist spark-deps spark-test install-test bench-spark bench-search bench-table bench-cache demo test sanitize fuzz mutate bench bench-compare quality lint install clean
 
 all: build
 
@@ -137,6 +137,10 @@ bench-search: build
 # The sparse weight table against the dense one: speed, 32 bits, growth with rows (BENCHMARKS.md).
 bench-table: build
 	python3 Benchmarks/table_bench.py
+
+# Reading the example cache (--cache) against the gzip'd text (BENCHMARKS.md).
+bench-cache: build
+	python3 Benchmarks/cache_bench.py
 
 # Holdout logloss at default settings against Vowpal Wabbit on ../shared/data's real logs.
 quality: build
