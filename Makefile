@@ -1,10 +1,10 @@
-# ftrl: make demo | test | dist | spark-test | bench-spark | bench-search | bench-table | bench-cache | sanitize | fuzz | mutate | bench | bench-compare BASELINE=DIR | quality | lint | install [PREFIX=/usr/local] | deps
+# ftrl: make demo | test | dist | spark-test | bench-spark | bench-search | bench-table | bench-cache | bench-score | sanitize | fuzz | mutate | bench | bench-compare BASELINE=DIR | quality | lint | install [PREFIX=/usr/local] | deps
 SWIFT   ?= swift
 PREFIX  ?= /usr/local
 RELEASE := .build/release
 TOOLS   := ftrl-train ftrl-predict ftrl-model
 
-.PHONY: all deps test-deps build dist spark-deps spark-test install-test bench-spark bench-search bench-table bench-cache demo test sanitize fuzz mutate bench bench-compare quality lint install clean
+.PHONY: all deps test-deps build dist spark-deps spark-test install-test bench-spark bench-search bench-table bench-cache bench-score demo test sanitize fuzz mutate bench bench-compare quality lint install clean
 
 all: build
 
@@ -141,6 +141,10 @@ bench-table: build
 # Reading the example cache (--cache) against the gzip'd text (BENCHMARKS.md).
 bench-cache: build
 	python3 Benchmarks/cache_bench.py
+
+# ftrl-predict against vw -t on 200,000 held-out rows, model loading included (needs make bench's models).
+bench-score: build
+	python3 Benchmarks/score_bench.py
 
 # Holdout logloss at default settings against Vowpal Wabbit on ../shared/data's real logs.
 quality: build

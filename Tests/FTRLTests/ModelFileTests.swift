@@ -46,6 +46,24 @@ struct ModelFileTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: again)) == Data(contentsOf: URL(fileURLWithPath: path)))
     }
 
+    /// The config read from a model file's first bytes (to start reading
+    /// the input while the model loads) is the config the whole file holds;
+    /// a version 1 file, a pipe and a file of other bytes give none.
+    @Test(arguments: DType.allCases)
+    func thePeekedConfigIsTheFilesConfig(_ dtype: DType) throws {
+        let (dir, path) = try Self.trained(dtype)
+        let config = try #require(ModelFile.peekConfig(path: path))
+        #expect(try config.jsonText == ModelFile.read(path: path).config.jsonText)
+        let v1 = Tools.fixtures.appendingPathComponent("model-v1")
+        for name in try FileManager.default.contentsOfDirectory(atPath: v1.path) where name.hasSuffix(".ftrl") {
+            #expect(ModelFile.peekConfig(path: v1.appendingPathComponent(name).path) == nil, "\(name)")
+        }
+        #expect(ModelFile.peekConfig(path: try dir.write("other.txt", "hello")) == nil)
+        let fifo = dir.path("fifo")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(ModelFile.peekConfig(path: fifo) == nil)  // not opened for its bytes: no writer needed
+    }
+
     @Test func everyDamagedByteOrCutIsRefused() throws {
         let (dir, path) = try Self.trained(.float32)
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))

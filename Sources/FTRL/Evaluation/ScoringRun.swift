@@ -12,6 +12,9 @@ public struct ScoringRun: ModelBody {
     public var withMetrics: Bool
     /// A CSV or TSV column: metrics are also collected per value of it.
     public var groupBy: String?
+    /// The inputs already being read (`startReading`), or nil to start
+    /// reading them when the model is ready.
+    public var stream: ExampleStream?
 
     /// What a run measured.
     public struct Scored: Sendable {
@@ -27,6 +30,18 @@ public struct ScoringRun: ModelBody {
         self.withMetrics = withMetrics
     }
 
+    /// Starts decoding and parsing the inputs for a model of `config` (read
+    /// by `ModelFile.peekConfig`) before the model itself is loaded, so that
+    /// loading it and reading the first rows overlap; the stream parses up
+    /// to 32 blocks ahead meanwhile. `run` then checks that the model's
+    /// settings are those the rows were parsed with.
+    public mutating func startReading(for config: FTRLConfig) {
+        stream = ExampleStream(
+            paths: inputs, hasher: config.hasher, schema: config.schema, scoring: true, groupBy: groupBy, depth: 32)
+        streamConfig = config
+    }
+    private var streamConfig: FTRLConfig?
+
     /// Scores the inputs with `model` in its own precision (call this from
     /// outside the library: see `TrainingRun.run(on:)`).
     public func run(on model: AnyModel) throws(FTRLError) -> Scored {
@@ -40,7 +55,17 @@ public struct ScoringRun: ModelBody {
         let predictor = Predictor(model: model)
         var metrics: Metrics? = withMetrics ? Metrics() : nil
         var groups: [String: Metrics] = [:]
-        let stream = ExampleStream(paths: inputs, hasher: model.hasher, schema: model.config.schema, scoring: true, groupBy: groupBy)
+        let stream: ExampleStream
+        if let started = self.stream {
+            // Rows parsed with other settings than the model's cannot be read again (standard input).
+            guard let config = streamConfig, config.hasher == model.hasher, config.schema == model.config.schema else {
+                started.cancel()
+                throw FTRLError(.data, "the model file changed while it was read: its settings are not those its first bytes gave")
+            }
+            stream = started
+        } else {
+            stream = ExampleStream(paths: inputs, hasher: model.hasher, schema: model.config.schema, scoring: true, groupBy: groupBy)
+        }
         var probabilities: [F] = []
         probabilities.reserveCapacity(4096)
         while let block = try stream.next() {

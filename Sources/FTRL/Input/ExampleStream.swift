@@ -29,12 +29,13 @@ public final class ExampleStream {
     ///   - groupBy: a CSV or TSV column whose value each example carries in
     ///     `ExampleBlock.groups` (`ftrl-predict --metrics-by`).
     ///   - cache: a cache writer that gets every block parsed (`--cache`).
+    ///   - depth: the blocks parsed ahead of the reader at most.
     public init(
         paths: [String], hasher: FeatureHasher, schema: InputSchema = InputSchema(), scoring: Bool = false, naming: Bool = false,
-        groupBy: String? = nil, cache: ExampleCacheWriter? = nil
+        groupBy: String? = nil, cache: ExampleCacheWriter? = nil, depth: Int = 4
     ) {
         chunks = Pipe(buffers: (0..<4).map { _ in TextChunk(capacity: 1 << 20) })
-        blocks = Pipe(buffers: (0..<4).map { _ in ExampleBlock(exampleCapacity: Self.blockExamples) })
+        blocks = Pipe(buffers: (0..<max(2, depth)).map { _ in ExampleBlock(exampleCapacity: Self.blockExamples) })
         cachedColumns = nil
         let decode = DecodeStage(paths: paths, format: schema.format, chunks: chunks, stats: stats)
         var context = DecoderContext(schema: schema, hasher: hasher, scoring: scoring, columns: resolved)

@@ -397,17 +397,67 @@ public enum ModelFile {
         }
         defer { close(fd) }
         var out: [UInt8] = []
+        // A regular file is read into one array of its size: no regrowth, no copy.
+        if (st.st_mode & S_IFMT) == S_IFREG && st.st_size > 0 {
+            out.reserveCapacity(Int(st.st_size) + 1)
+        }
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            let room = out.capacity - out.count
+            let n: Int
+            if room > 0 {
+                // Straight into the array's spare capacity.
+                let before = out.count
+                var got = 0
+                out.append(contentsOf: repeatElement(0, count: room))
+                got = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + before, room) }
+                out.removeLast(room - max(got, 0))
+                n = got
+            } else {
+                n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                if n > 0 { out.append(contentsOf: chunk[0..<n]) }
+            }
             if n == 0 { break }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw FTRLError(.io, "cannot read \(what): \(String(cString: strerror(errno)))", path: path)
             }
-            out.append(contentsOf: chunk[0..<n])
         }
         return out
+    }
+
+    /// The config of the model file at `path` (a regular file), read from its
+    /// first bytes without checking the rest (nil when they do not hold it): for
+    /// starting to read the input while the model loads; `read` checks the
+    /// whole file after.
+    public static func peekConfig(path: String) -> FTRLConfig? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        if fd < 0 { return nil }
+        defer { close(fd) }
+        // Only a regular file: a pipe's bytes, once read here, would be lost to `read`.
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        var head = [UInt8](repeating: 0, count: 1 << 16)
+        let n = head.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        guard n > 16 else { return nil }
+        head.removeLast(head.count - n)
+        guard Array(head[0..<8]) == magic else { return nil }
+        var r = ByteReader(bytes: head, offset: 8)
+        guard r.u32() == 2, let sections = r.u32() else { return nil }
+        for _ in 0..<min(sections, 8) {
+            guard r.offset < head.count else { return nil }
+            let nameLength = Int(head[r.offset])
+            r.offset += 1
+            guard r.offset + nameLength + 8 <= head.count else { return nil }
+            let name = String(decoding: head[r.offset..<r.offset + nameLength], as: UTF8.self)
+            r.offset += nameLength
+            guard let length = r.u64(), length <= UInt64(head.count - r.offset) else { return nil }
+            if name == "config" {
+                return try? FTRLConfig(jsonText: String(decoding: head[r.offset..<r.offset + Int(length)], as: UTF8.self))
+            }
+            r.offset += Int(length)
+        }
+        return nil
     }
 }
 
@@ -418,18 +468,18 @@ struct ByteReader {
 
     mutating func u32() -> UInt32? {
         guard offset + 4 <= bytes.count else { return nil }
-        var v: UInt32 = 0
-        for k in 0..<4 { v |= UInt32(bytes[offset + k]) << (8 * k) }
+        let at = offset
+        let v = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt32.self) }
         offset += 4
-        return v
+        return UInt32(littleEndian: v)
     }
 
     mutating func u64() -> UInt64? {
         guard offset + 8 <= bytes.count else { return nil }
-        var v: UInt64 = 0
-        for k in 0..<8 { v |= UInt64(bytes[offset + k]) << (8 * k) }
+        let at = offset
+        let v = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt64.self) }
         offset += 8
-        return v
+        return UInt64(littleEndian: v)
     }
 
     mutating func scalar<F: FTRLScalar>() -> F {

@@ -42,6 +42,10 @@ public struct PredictionJob: Sendable {
         if options.metricsBy != nil && !withMetrics {
             throw FTRLError(.usage, "--metrics-by measures per group: add --metrics, --metrics-json FILE or --report FILE")
         }
+        var run = ScoringRun(inputs: inputs, output: OutputWriter(), withMetrics: withMetrics)
+        run.groupBy = options.metricsBy
+        // The input read while the model loads (its settings from the file's first bytes).
+        if let config = ModelFile.peekConfig(path: options.modelPath) { run.startReading(for: config) }
         let model = try ModelFile.read(path: options.modelPath, compact: true)
         if let column = options.metricsBy {
             let schema = model.config.schema
@@ -53,8 +57,6 @@ public struct PredictionJob: Sendable {
                     .usage, "--metrics-by \(column): the model has no such column (its columns: \(names.joined(separator: ", ")))")
             }
         }
-        var run = ScoringRun(inputs: inputs, output: OutputWriter(), withMetrics: withMetrics)
-        run.groupBy = options.metricsBy
         let scored = try run.run(on: model)
         let metrics = scored.metrics
         if let path = options.metricsJSONPath, let metrics {
