@@ -8,7 +8,7 @@ TOOLS   := ftrl-train ftrl-predict ftrl-model
 
 all: build
 
-# System packages the build needs: zlib (checksums) and ISA-L (fast gunzip).
+# System packages the build needs: zlib (checksums written) and ISA-L (fast gunzip, checksums checked).
 deps:
 	@missing=""; \
 	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \

@@ -33,11 +33,12 @@ public struct ScoringRun: ModelBody {
     /// Starts decoding and parsing the inputs for a model of `config` (read
     /// by `ModelFile.peekConfig`) before the model itself is loaded, so that
     /// loading it and reading the first rows overlap; the stream parses up
-    /// to 32 blocks ahead meanwhile. `run` then checks that the model's
-    /// settings are those the rows were parsed with.
+    /// to 128 blocks ahead meanwhile (about 0.5 MB a block for rows of 40
+    /// features). `run` then checks that the model's settings are those the
+    /// rows were parsed with.
     public mutating func startReading(for config: FTRLConfig) {
         stream = ExampleStream(
-            paths: inputs, hasher: config.hasher, schema: config.schema, scoring: true, groupBy: groupBy, depth: 32)
+            paths: inputs, hasher: config.hasher, schema: config.schema, scoring: true, groupBy: groupBy, depth: 128)
         streamConfig = config
     }
     private var streamConfig: FTRLConfig?

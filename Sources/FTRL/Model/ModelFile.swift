@@ -1,3 +1,4 @@
+import CISAL
 import CZlib
 import Glibc
 
@@ -177,8 +178,9 @@ public enum ModelFile {
         let stored =
             UInt32(bytes[bytes.count - 4]) | UInt32(bytes[bytes.count - 3]) << 8
             | UInt32(bytes[bytes.count - 2]) << 16 | UInt32(bytes[bytes.count - 1]) << 24
+        // ISA-L's CRC-32 is zlib's (the writer's) bit for bit, several times as fast.
         let computed = bytes.withUnsafeBufferPointer { buf in
-            UInt32(crc32(0, buf.baseAddress, UInt32(buf.count - 4)))
+            crc32_gzip_refl(0, buf.baseAddress, UInt64(buf.count - 4))
         }
         var layout: Layout
         if v == 1 { layout = try readVersion1(&r, bytes.count, refuse) } else { layout = try readSections(&r, bytes.count, refuse) }
