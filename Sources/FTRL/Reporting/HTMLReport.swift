@@ -38,19 +38,17 @@ public struct HTMLReport {
             "<p class=\"what\">Model <code>\(HTML.escape(modelPath))</code> scoring <code>"
             + HTML.escape(inputs.map { $0 == "-" ? "standard input" : $0 }.joined(separator: " ")) + "</code></p>\n"
         body += summaryTable()
+        // The training curve goes with the charts of the scores when there are any, alone otherwise.
+        let training = curve.flatMap { $0.points.isEmpty ? nil : trainingCurve($0) + "\n" }
         if metrics.count == 0 || metrics.positiveCount == 0 || metrics.positiveCount == metrics.count {
             body +=
                 "<p class=\"note\">The ROC curve, the reliability diagram and the score histograms need labelled rows of both "
                 + "classes; the input has \(metrics.count) labelled rows, \(metrics.positiveCount) of them clicks.</p>\n"
+            if let training { body += "<div class=\"charts\">\n" + training + "</div>\n" }
         } else {
-            body += "<div class=\"charts\">\n" + roc() + "\n" + reliability() + "\n" + histograms() + "\n"
-            if let curve, !curve.points.isEmpty { body += trainingCurve(curve) + "\n" }
-            body += "</div>\n"
+            body += "<div class=\"charts\">\n" + roc() + "\n" + reliability() + "\n" + histograms() + "\n" + (training ?? "") + "</div>\n"
         }
-        if !(metrics.count > 0 && metrics.positiveCount > 0 && metrics.positiveCount < metrics.count), let curve, !curve.points.isEmpty {
-            body += "<div class=\"charts\">\n" + trainingCurve(curve) + "\n</div>\n"
-        }
-        if curve?.points.isEmpty ?? true {
+        if training == nil {
             body +=
                 "<p class=\"note\">The model has no training curve (a model merged from several, or written before they were kept).</p>\n"
         }
