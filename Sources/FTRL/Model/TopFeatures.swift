@@ -69,14 +69,15 @@ public struct TopFeatures: Sendable {
             let names = block.names
             for j in 0..<block.offsets[block.count] {
                 let slot = block.slots[j]
-                guard slots[slot] != nil else { continue }
+                guard let index = slots.index(forKey: slot) else { continue }
                 let name = names[j]
-                if let k = slots[slot]!.kept.firstIndex(where: { $0.name == name }) {
-                    slots[slot]!.kept[k].count += 1
-                } else if slots[slot]!.kept.count < namesPerSlot {
-                    slots[slot]!.kept.append((name, 1))
+                // One lookup per feature; the entry changed in place.
+                if let k = slots.values[index].kept.firstIndex(where: { $0.name == name }) {
+                    slots.values[index].kept[k].count += 1
+                } else if slots.values[index].kept.count < namesPerSlot {
+                    slots.values[index].kept.append((name, 1))
                 } else {
-                    slots[slot]!.others += 1
+                    slots.values[index].others += 1
                 }
             }
             rows += block.count
