@@ -197,7 +197,7 @@ public final class WeightTable<F: FTRLScalar> {
         throw FTRLError(
             .usage,
             "\(what), but only \(available >> 20) MiB of memory is available (\(source)); lower --bits to \(fits) or less, "
-                + (tables.count == 1 ? "" : "search fewer settings, ") + "or free memory")
+                + (tables.count == 1 ? "" : "search fewer settings, ") + "use --table sparse (memory for the slots seen), or free memory")
     }
 
     /// The bytes of the table already in memory (after loading a model).
