@@ -339,12 +339,6 @@ public final class WeightTable<F: FTRLScalar> {
         activeRows().map(\.slot)
     }
 
-    /// The bytes a sparse table's rows and map take now (nil for a dense table).
-    public var sparseBytes: Int? {
-        guard let index else { return nil }
-        return index.count * stride / mapping.tables + index.bytes
-    }
-
     /// Sets a slot's state and marks it active (used when loading a model);
     /// with EMA also its average and step (>= 1).
     /// - Throws: `FTRLError` when a sparse table cannot grow.

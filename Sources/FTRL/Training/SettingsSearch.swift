@@ -164,8 +164,9 @@ public struct SettingsSearch {
         guard let first = candidates.first?.config else { return [] }
         var models: [AnyModel] = []
         // `auto` weighs the tables of all settings together.
-        let scalar = first.dtype == .float32 ? 4 : 8
-        let slotBytes = (first.useEMA ? 5 : 4) * scalar
+        let slotBytes =
+            first.dtype == .float32
+            ? WeightTable<Float>.slotBytes(withEMA: first.useEMA) : WeightTable<Double>.slotBytes(withEMA: first.useEMA)
         let all = candidates.count * (slotBytes << first.bits)
         let layout: TableLayout = table.isSparse(bits: first.bits, tableBytes: all) ? .sparse : .dense
         for share in Self.shares(count: candidates.count, threads: threads) {
