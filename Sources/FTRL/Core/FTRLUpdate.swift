@@ -80,6 +80,45 @@ public struct FTRLUpdate<F: FTRLScalar> {
         s.z = z
     }
 
+    /// Whether `apply(_:_:_:_:gradients:)` can take this step's slots four
+    /// at a time: the square-root schedule (`learning_rate_power` -0.5),
+    /// whose roots are vector instructions.
+    var updatesFourAtOnce: Bool { useSqrt }
+
+    /// Updates four distinct plain slots with their summed gradients `g`,
+    /// marking them active: `apply(_:gradient:)` in four lanes, the same
+    /// operations in the same order, which IEEE-754 rounds in each lane as in
+    /// the scalar code, so each slot ends bit for bit as `apply` leaves it
+    /// (one vector square root and division serve four slots).
+    /// Only when `updatesFourAtOnce`.
+    /// - Returns: the slots' `nonFiniteProbe`s.
+    @inline(__always)
+    func apply(_ s0: Slot<F>, _ s1: Slot<F>, _ s2: Slot<F>, _ s3: Slot<F>, gradients g: SIMD4<F>) -> SIMD4<F> {
+        typealias V = SIMD4<F>
+        let a = UnsafeRawPointer(s0.base).loadUnaligned(as: V.self)
+        let b = UnsafeRawPointer(s1.base).loadUnaligned(as: V.self)
+        let c = UnsafeRawPointer(s2.base).loadUnaligned(as: V.self)
+        let d = UnsafeRawPointer(s3.base).loadUnaligned(as: V.self)
+        var w = V(a[0], b[0], c[0], d[0])
+        let mark = V(a[3], b[3], c[3], d[3])
+        let n = LaneMath.accumulator(V(a[1], b[1], c[1], d[1]), mark: mark, initial: V(repeating: initialN))
+        var z = V(a[2], b[2], c[2], d[2])
+        let g2 = hasShrinkage ? g + V(repeating: twoShrinkage) * w : g
+        let nNew = n + g * g
+        let rootNew = LaneMath.squareRoot(nNew)
+        let rootOld = LaneMath.squareRoot(n)
+        let lr = V(repeating: self.lr)
+        let sigma = (rootNew - rootOld) / lr
+        z = z + g2 - sigma * w
+        let q = rootNew / lr + V(repeating: 2 * l2Effective)
+        w = LaneMath.weight(z: z, q: q, l1: V(repeating: l1), negativeL1: V(repeating: -l1))
+        UnsafeMutableRawPointer(s0.base).storeBytes(of: V(w[0], nNew[0], z[0], 1), as: V.self)
+        UnsafeMutableRawPointer(s1.base).storeBytes(of: V(w[1], nNew[1], z[1], 1), as: V.self)
+        UnsafeMutableRawPointer(s2.base).storeBytes(of: V(w[2], nNew[2], z[2], 1), as: V.self)
+        UnsafeMutableRawPointer(s3.base).storeBytes(of: V(w[3], nNew[3], z[3], 1), as: V.self)
+        return (w - w) + (nNew - nNew) + (z - z)
+    }
+
     /// The weight that the update derives from a slot's `z` and `n` (its
     /// last line), for a state put together from others (a merge).
     public func weight(z: F, n: F) -> F {

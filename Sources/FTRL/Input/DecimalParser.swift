@@ -24,6 +24,10 @@ struct DecimalParser {
         return UnsafePointer(p)
     }()
 
+    /// 10^k as a double, for k in 0...22.
+    @inline(__always)
+    func powerOfTen(_ k: Int) -> Double { powersOfTen[k] }
+
     /// Parses `bytes[start..<end]` as a number.
     /// - Returns: the value (which may be infinite or NaN when the text says
     ///   so), or nil when the text is not a number.

@@ -257,7 +257,7 @@ final class LaneTrainer<F: FTRLScalar> {
             var n = Lanes(p[1], p[c > 1 ? s + 1 : 1], p[c > 2 ? 2 &* s + 1 : 1], p[c > 3 ? 3 &* s + 1 : 1])
             var z = Lanes(p[2], p[c > 1 ? s + 2 : 2], p[c > 2 ? 2 &* s + 2 : 2], p[c > 3 ? 3 &* s + 2 : 2])
             let mark = Lanes(p[3], p[c > 1 ? s + 3 : 3], p[c > 2 ? 2 &* s + 3 : 3], p[c > 3 ? 3 &* s + 3 : 3])
-            n = Self.accumulator(n, mark: mark, initial: initialN)
+            n = LaneMath.accumulator(n, mark: mark, initial: initialN)
             update(&w, &n, &z, g)
             overflow += (w - w) + (n - n) + (z - z)
             if storeAll {
@@ -285,7 +285,7 @@ final class LaneTrainer<F: FTRLScalar> {
         var w = Lanes(b[0][0], b[1][0], b[2][0], b[3][0])
         var n = Lanes(b[0][1], b[1][1], b[2][1], b[3][1])
         var z = Lanes(b[0][2], b[1][2], b[2][2], b[3][2])
-        n = Self.accumulator(n, mark: Lanes(b[0][3], b[1][3], b[2][3], b[3][3]), initial: initialN)
+        n = LaneMath.accumulator(n, mark: Lanes(b[0][3], b[1][3], b[2][3], b[3][3]), initial: initialN)
         update(&w, &n, &z, biasGradient)
         overflow += (w - w) + (n - n) + (z - z)
         for l in 0..<c where learning[l] {
@@ -312,8 +312,8 @@ final class LaneTrainer<F: FTRLScalar> {
         var g2 = g
         for l in shrinking { g2[l] = g[l] + twoShrinkage[l] * w[l] }
         let nNew = n + g * g
-        var rootNew = Self.squareRoot(nNew)
-        var rootOld = Self.squareRoot(n)
+        var rootNew = LaneMath.squareRoot(nNew)
+        var rootOld = LaneMath.squareRoot(n)
         for l in powered {
             rootNew[l] = F.power(nNew[l], negPower[l])
             rootOld[l] = F.power(n[l], negPower[l])
@@ -321,91 +321,7 @@ final class LaneTrainer<F: FTRLScalar> {
         let sigma = (rootNew - rootOld) / lr
         z = z + g2 - sigma * w
         let q = rootNew / lr + twoL2
-        w = Self.weight(z: z, q: q, l1: l1, negativeL1: negativeL1)
+        w = LaneMath.weight(z: z, q: q, l1: l1, negativeL1: negativeL1)
         n = nNew
-    }
-
-    // The lane selections, on the concrete vector types: the generic SIMD
-    // comparisons and `replace` run lane by lane, the concrete ones in a few
-    // vector instructions (5x the whole update's speed, measured).
-
-    /// `max(min(z, l1), -l1)` as Swift computes it, then `(clamped - z) / q`, or 0 where `q` is 0.
-    @inline(__always)
-    private static func weight(z: Lanes, q: Lanes, l1: Lanes, negativeL1: Lanes) -> Lanes {
-        if F.self == Float.self {
-            typealias V = SIMD4<Float>
-            return unsafeBitCast(
-                LaneSelect.weight(
-                    z: unsafeBitCast(z, to: V.self), q: unsafeBitCast(q, to: V.self), l1: unsafeBitCast(l1, to: V.self),
-                    negativeL1: unsafeBitCast(negativeL1, to: V.self)), to: Lanes.self)
-        } else {
-            typealias V = SIMD4<Double>
-            return unsafeBitCast(
-                LaneSelect.weight(
-                    z: unsafeBitCast(z, to: V.self), q: unsafeBitCast(q, to: V.self), l1: unsafeBitCast(l1, to: V.self),
-                    negativeL1: unsafeBitCast(negativeL1, to: V.self)), to: Lanes.self)
-        }
-    }
-
-    /// The square root of every lane.
-    @inline(__always)
-    private static func squareRoot(_ x: Lanes) -> Lanes {
-        if F.self == Float.self {
-            return unsafeBitCast(ftrl_sqrt4f(unsafeBitCast(x, to: SIMD4<Float>.self)), to: Lanes.self)
-        } else {
-            return unsafeBitCast(ftrl_sqrt4d(unsafeBitCast(x, to: SIMD4<Double>.self)), to: Lanes.self)
-        }
-    }
-
-    /// `n`, or `initial` where `mark` is 0 (a slot never active).
-    @inline(__always)
-    private static func accumulator(_ n: Lanes, mark: Lanes, initial: Lanes) -> Lanes {
-        if F.self == Float.self {
-            typealias V = SIMD4<Float>
-            return unsafeBitCast(
-                LaneSelect.accumulator(
-                    unsafeBitCast(n, to: V.self), mark: unsafeBitCast(mark, to: V.self), initial: unsafeBitCast(initial, to: V.self)),
-                to: Lanes.self)
-        } else {
-            typealias V = SIMD4<Double>
-            return unsafeBitCast(
-                LaneSelect.accumulator(
-                    unsafeBitCast(n, to: V.self), mark: unsafeBitCast(mark, to: V.self), initial: unsafeBitCast(initial, to: V.self)),
-                to: Lanes.self)
-        }
-    }
-}
-
-/// The selections of `LaneTrainer`'s update for each precision.
-private enum LaneSelect {
-    // Swift.min(z, l1) is `l1 < z ? l1 : z`; Swift.max(m, -l1) is `-l1 >= m ? -l1 : m`.
-    @inline(__always)
-    static func weight(z: SIMD4<Float>, q: SIMD4<Float>, l1: SIMD4<Float>, negativeL1: SIMD4<Float>) -> SIMD4<Float> {
-        var clamped = z
-        clamped.replace(with: l1, where: l1 .< z)
-        clamped.replace(with: negativeL1, where: negativeL1 .>= clamped)
-        var w = (clamped - z) / q
-        w.replace(with: 0, where: q .== 0)
-        return w
-    }
-
-    @inline(__always)
-    static func weight(z: SIMD4<Double>, q: SIMD4<Double>, l1: SIMD4<Double>, negativeL1: SIMD4<Double>) -> SIMD4<Double> {
-        var clamped = z
-        clamped.replace(with: l1, where: l1 .< z)
-        clamped.replace(with: negativeL1, where: negativeL1 .>= clamped)
-        var w = (clamped - z) / q
-        w.replace(with: 0, where: q .== 0)
-        return w
-    }
-
-    @inline(__always)
-    static func accumulator(_ n: SIMD4<Float>, mark: SIMD4<Float>, initial: SIMD4<Float>) -> SIMD4<Float> {
-        n.replacing(with: initial, where: mark .== 0)
-    }
-
-    @inline(__always)
-    static func accumulator(_ n: SIMD4<Double>, mark: SIMD4<Double>, initial: SIMD4<Double>) -> SIMD4<Double> {
-        n.replacing(with: initial, where: mark .== 0)
     }
 }

@@ -158,7 +158,10 @@ public final class Trainer<F: FTRLScalar> {
         let offsets = block.offsets
         let labels = block.labels
         let rowWeights = block.hasWeights ? block.weights : nil
-        let end = range.upperBound
+        let featureEnd = offsets[range.upperBound]
+        // About three examples of a click log ahead: one example ahead
+        // (a burst of ~40 prefetches) stalled on the full miss buffers.
+        let prefetchAhead = 128
         let batchSize = self.batchSize
         let watchSignals = stopsOnSignal
         let lazyOverwrite = self.lazyOverwrite
@@ -168,11 +171,15 @@ public final class Trainer<F: FTRLScalar> {
             if watchSignals && current.examples == 0 && ftrl_stop_signal() != 0 {
                 return Fed(examples: e - range.lowerBound, logLossSum: lossSum)
             }
-            if e + 1 < end {
-                for j in offsets[e + 1]..<offsets[e + 2] { table.prefetch(row: slots[j]) }
-            }
             let lo = offsets[e]
             let hi = offsets[e + 1]
+            // The rows a fixed number of features ahead, one per feature, so
+            // that misses overlap without a burst that fills the miss buffers.
+            if hi &+ prefetchAhead <= featureEnd {
+                for j in lo..<hi { table.prefetch(row: slots[j &+ prefetchAhead]) }
+            } else {
+                for j in lo..<hi where j &+ prefetchAhead < featureEnd { table.prefetch(row: slots[j &+ prefetchAhead]) }
+            }
             var margin: F = 0
             if let lazyOverwrite {
                 // A weight overwritten by its average since the slot was last
@@ -275,10 +282,23 @@ public final class Trainer<F: FTRLScalar> {
             rule.record(&biasWeight, &model.biasAverage, &biasStep, at: t)
             bias.w = biasWeight
         } else {
-            for i in 0..<active {
+            var i = 0
+            if update.updatesFourAtOnce && active >= 4 {
+                var probes = SIMD4<F>()
+                while i &+ 4 <= active {
+                    probes += update.apply(
+                        table.slot(row: slots[i]), table.slot(row: slots[i &+ 1]), table.slot(row: slots[i &+ 2]),
+                        table.slot(row: slots[i &+ 3]),
+                        gradients: UnsafeRawPointer(gradients + i).loadUnaligned(as: SIMD4<F>.self))
+                    i &+= 4
+                }
+                overflow += probes.sum()
+            }
+            while i < active {
                 let slot = table.slot(row: slots[i])
                 update.apply(slot, gradient: gradients[i])
                 overflow += slot.nonFiniteProbe
+                i &+= 1
             }
             update.apply(bias, gradient: biasGradient)
         }
