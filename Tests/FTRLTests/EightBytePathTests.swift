@@ -2,8 +2,10 @@ import FTRLTestSupport
 import Testing
 @testable import FTRL
 
-/// The LibSVM parser's eight-byte path (`DigitRun`, `LibSVMParser.fastLine`)
-/// against byte-by-byte references written here with Swift's own number parsing.
+/// The parsers' eight-byte paths (`DigitRun`; `LibSVMParser.fastLine`; the
+/// delimited parser's field scan and whole numbers) against references
+/// written here with Swift's own splitting and number parsing and the
+/// reference MurmurHash3.
 struct EightBytePathTests {
     /// Count and value of the leading digits of eight bytes, one byte at a time.
     static func reference(_ bytes: [UInt8]) -> (Int, UInt64) {
@@ -141,6 +143,79 @@ struct EightBytePathTests {
         } throws: { error in
             guard let e = error as? FTRLError else { return false }
             return e.line == 6 && e.message.contains(message) && e.text == token
+        }
+    }
+
+    /// A TSV row of a label, `numeric` number columns and `categorical`
+    /// string columns: whole numbers of 1 to 10 digits, decimals, negatives,
+    /// zeros and empty fields; strings of 0 to 20 bytes.
+    static func randomTSVRow(_ random: inout TestRandom, numeric: Int, categorical: Int) -> String {
+        var fields = [String(random.below(2))]
+        for _ in 0..<numeric {
+            switch random.below(8) {
+            case 0: fields.append("")
+            case 1: fields.append("0")
+            case 2: fields.append("-" + String(random.below(1000)))
+            case 3: fields.append(String(random.below(1000)) + "." + String(random.below(100)))
+            default:
+                var digits = String(1 + random.below(9))
+                for _ in 0..<random.below(random.below(5) == 0 ? 10 : 5) { digits += String(random.below(10)) }
+                fields.append(digits)
+            }
+        }
+        let alphabet = Array("0123456789abcdef-_ .xyzXYZ")
+        for _ in 0..<categorical {
+            let length = random.below(5) == 0 ? random.below(21) : 8
+            fields.append(String((0..<length).map { _ in alphabet[random.below(alphabet.count)] }))
+        }
+        return fields.joined(separator: "\t") + (random.below(10) == 0 ? "\r\n" : "\n")
+    }
+
+    @Test func randomTSVRowsReadAsTheReferenceReadsThem() throws {
+        var random = TestRandom(seed: 4242)
+        let numeric = 5
+        let categorical = 6
+        let names = ["label"] + (1...numeric).map { "n\($0)" } + (1...categorical).map { "c\($0)" }
+        var schema = InputSchema()
+        schema.format = .tsv
+        schema.numeric = ["n1-n\(numeric)"]
+        schema.numericTransform = .raw
+        schema.missingFeatures = false
+        let hasher = FeatureHasher(kind: .murmur3, seed: 7, bits: 22)
+        let columns = try ResolvedColumns(schema: schema, names: names, named: true)
+        let plan = FieldPlan(schema: schema, columns: columns, present: names.indices.map { $0 }, hashSeed: hasher.seed)
+        var text = ""
+        for _ in 0..<2000 { text += Self.randomTSVRow(&random, numeric: numeric, categorical: categorical) }
+        let block = ExampleBlock(exampleCapacity: 4096)
+        let bytes = Array(text.utf8)
+        let (next, _) = try bytes.withUnsafeBufferPointer { buf throws(FTRLError) in
+            try DelimitedParser(plan: plan, format: .tsv, hasher: hasher).parse(
+                buf.baseAddress!, from: 0, to: buf.count, into: block, firstLine: 1)
+        }
+        #expect(next == bytes.count)
+        // The reference: the documented hashing rule, Double(_:) for numbers.
+        var expected: [[UInt64]] = []
+        for line in text.utf8.split(separator: 0x0A) {
+            var row = String(decoding: line, as: UTF8.self)
+            if row.hasSuffix("\r") { row.removeLast() }
+            let fields = row.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            var example = [UInt64(Float(fields[0] == "1" ? 1 : 0).bitPattern)]
+            for (k, field) in fields.enumerated().dropFirst() where !field.isEmpty {
+                let seed = ReferenceMurmur3.hash(names[k], seed: 7)
+                if k <= numeric {
+                    let v = Double(field)!
+                    if v != 0 { example += [UInt64(ReferenceMurmur3.hash("", seed: seed) & 0x3F_FFFF), v.bitPattern] }
+                } else {
+                    example += [UInt64(ReferenceMurmur3.hash(field, seed: seed) & 0x3F_FFFF), Double(1).bitPattern]
+                }
+            }
+            expected.append(example)
+        }
+        let got = blockContents(block)
+        #expect(got.count == expected.count)
+        for (e, (a, b)) in zip(got, expected).enumerated() where a != b {
+            Issue.record("row \(e) differs: \(a) against \(b)")
+            break
         }
     }
 }

@@ -47,6 +47,29 @@ public struct FeatureHasher: Sendable, Equatable {
     }
 }
 
+extension FeatureHasher {
+    /// Replaces each of the `count` indices at `p` (each below 2^32) by its
+    /// slot, as `slot(ofIndex:)` maps it: a loop without branches, so that
+    /// the hashes of a line overlap in the pipeline instead of each waiting
+    /// on the parsing around it.
+    /// - Returns: false when `identity` is used and an index does not fit
+    ///   the table (the run is then partly replaced).
+    @inline(__always)
+    func slots(ofIndices p: UnsafeMutablePointer<UInt32>, count: Int) -> Bool {
+        let mask = UInt32(truncatingIfNeeded: self.mask)
+        switch kind {
+        case .murmur3:
+            let seed = self.seed
+            for k in 0..<count { p[k] = MurmurHash3.hash(UInt64(p[k]), seed: seed) & mask }
+            return true
+        case .identity:
+            var fits = true
+            for k in 0..<count { fits = fits && p[k] <= mask }
+            return fits
+        }
+    }
+}
+
 /// MurmurHash3_x86_32 (Austin Appleby's public-domain design).
 public enum MurmurHash3 {
     @inline(__always)
@@ -84,10 +107,7 @@ public enum MurmurHash3 {
         let n = bytes.count
         let blocks = n / 4
         for b in 0..<blocks {
-            let k =
-                UInt32(bytes[4 * b]) | UInt32(bytes[4 * b + 1]) << 8
-                | UInt32(bytes[4 * b + 2]) << 16 | UInt32(bytes[4 * b + 3]) << 24
-            h = mixHash(h, k)
+            h = mixHash(h, UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 &* b, as: UInt32.self)))
         }
         var k: UInt32 = 0
         let tail = 4 * blocks

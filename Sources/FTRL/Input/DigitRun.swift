@@ -45,6 +45,22 @@ enum DigitRun {
         return (low &+ high) &>> 32
     }
 
+    /// The first of the eight bytes at `p` that is `a` or `b`, or 8 when none is.
+    @inline(__always)
+    static func firstOf(_ a: UInt8, _ b: UInt8, in p: UnsafePointer<UInt8>) -> Int {
+        let word = UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let found = zeroBytes(word ^ (ones &* UInt64(a))) | zeroBytes(word ^ (ones &* UInt64(b)))
+        return found.trailingZeroBitCount &>> 3
+    }
+
+    /// The high bit of each zero byte of `x` set (exact for the lowest zero
+    /// byte; a borrow may also mark bytes above it, which no caller reads).
+    @inline(__always)
+    static func zeroBytes(_ x: UInt64) -> UInt64 {
+        (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+    }
+
     /// 10^k for k in 0...7.
     @inline(__always)
     static func power(_ k: Int) -> UInt64 {

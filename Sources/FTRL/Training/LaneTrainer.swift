@@ -207,9 +207,7 @@ final class LaneTrainer<F: FTRLScalar> {
             }
             if let weights { residual *= Lanes(repeating: F(fromDouble: weights[e])) }
             if let rowWeights { residual *= Lanes(repeating: F(fromDouble: rowWeights[e])) }
-            for j in lo..<hi {
-                batch.gradients.add(slots[j], residual * Lanes(repeating: F(fromDouble: values[j])))
-            }
+            batch.gradients.add(slots, lo..<hi) { residual * Lanes(repeating: F(fromDouble: values[$0])) }
             batch.biasGradient += residual
             batch.examples += 1
             pending &+= 1

@@ -57,14 +57,17 @@ public final class Trainer<F: FTRLScalar> {
         var rows = BlockRows()
         var bias: F = 0
         var examples = 0
-        /// The model's training curve, kept here while training (copied
-        /// back to the model after each feed and before a checkpoint).
+        /// The model's training curve, step count, and the examples of this
+        /// run, kept here while training (copied back to the model after each
+        /// feed and before a checkpoint): the hot loops then touch no
+        /// property of a class, whose accesses Swift checks at run time.
         var curve = TrainingCurve()
+        var iterations: UInt64 = 0
+        var consumed: UInt64 = 0
+        var sinceCheckpoint = 0
     }
     private var batch = Batch()
     private let startExamples: UInt64
-    private var consumed: UInt64 = 0
-    private var sinceCheckpoint = 0
 
     /// Writes a checkpoint; called at a batch boundary after every
     /// `checkpointEvery` examples (with `model.examples` up to date).
@@ -95,6 +98,7 @@ public final class Trainer<F: FTRLScalar> {
         }
         model.table.prefault()
         batch.curve = model.curve
+        batch.iterations = model.iterations
     }
 
     /// What one `feed` did.
@@ -125,17 +129,22 @@ public final class Trainer<F: FTRLScalar> {
     /// when given, is indexed as the whole block's).
     public func feed(_ block: ExampleBlock, examples: Range<Int>, weights: UnsafeBufferPointer<Double>? = nil) throws(FTRLError) -> Fed {
         let fed = try run(block, examples, weights: weights, batch: &batch)
-        model.examples = startExamples &+ consumed
-        model.curve = batch.curve
+        publish(batch)
         return fed
     }
 
     /// Applies the batch in progress, if any, as one step: the end of a pass
     /// (a batch never spans two epochs).
     public func flush() throws(FTRLError) {
-        if batch.examples > 0 { try step(&batch) }
-        model.examples = startExamples &+ consumed
-        model.curve = batch.curve
+        if batch.examples > 0 { try step(&batch, checkpointEvery: checkpointEvery) }
+        publish(batch)
+    }
+
+    /// Copies what the batch keeps during training to the model.
+    private func publish(_ b: borrowing Batch) {
+        model.examples = startExamples &+ b.consumed
+        model.iterations = b.iterations
+        model.curve = b.curve
     }
 
     /// The EMA rule and averages when weights are overwritten by their
@@ -166,6 +175,7 @@ public final class Trainer<F: FTRLScalar> {
         let watchSignals = stopsOnSignal
         let lazyOverwrite = self.lazyOverwrite
         let recorder = self.recorder
+        let checkpointEvery = self.checkpointEvery
         var lossSum = 0.0
         for e in range {
             if watchSignals && current.examples == 0 && ftrl_stop_signal() != 0 {
@@ -184,7 +194,7 @@ public final class Trainer<F: FTRLScalar> {
             if let lazyOverwrite {
                 // A weight overwritten by its average since the slot was last
                 // active is brought up to date before it is read.
-                let t = model.iterations
+                let t = current.iterations
                 for j in lo..<hi {
                     let row = slots[j]
                     let step = table.step(row: row)
@@ -205,21 +215,19 @@ public final class Trainer<F: FTRLScalar> {
             var residual = p - y
             if let weights { residual *= F(fromDouble: weights[e]) }
             if let rowWeights { residual *= F(fromDouble: rowWeights[e]) }
-            for j in lo..<hi {
-                current.gradients.add(slots[j], residual * F(fromDouble: values[j]))
-            }
+            current.gradients.add(slots, lo..<hi) { residual * F(fromDouble: values[$0]) }
             current.bias += residual
             current.examples += 1
-            consumed &+= 1
-            if current.examples == batchSize { try step(&current) }
+            current.consumed &+= 1
+            if current.examples == batchSize { try step(&current, checkpointEvery: checkpointEvery) }
         }
         return Fed(examples: range.count, logLossSum: lossSum)
     }
 
     /// Applies the batch's gradient: one step.
     @inline(__always)
-    private func step(_ b: inout Batch) throws(FTRLError) {
-        let t = model.iterations
+    private func step(_ b: inout Batch, checkpointEvery: Int) throws(FTRLError) {
+        let t = b.iterations
         let update: FTRLUpdate<F>
         if let schedule = config.schedule {
             let lr: F = schedule.rate(at: t)
@@ -238,7 +246,8 @@ public final class Trainer<F: FTRLScalar> {
         let gradients = b.gradients.gradients
         let active = b.gradients.count
         let scale = F(b.examples)
-        for i in 0..<active { gradients[i] /= scale }
+        // x / 1 is x: a batch of one example skips the division.
+        if b.examples != 1 { for i in 0..<active { gradients[i] /= scale } }
         var biasGradient = b.bias / scale
         switch clipping {
         case .none:
@@ -303,16 +312,15 @@ public final class Trainer<F: FTRLScalar> {
             update.apply(bias, gradient: biasGradient)
         }
         overflow += bias.nonFiniteProbe
-        if overflow != 0 { throw diverged(at: t) }
-        sinceCheckpoint += b.examples
+        if overflow != 0 { throw diverged(at: t, examples: b.consumed) }
+        b.sinceCheckpoint += b.examples
         b.gradients.clear()
         b.bias = 0
         b.examples = 0
-        model.iterations = t + 1
-        if checkpointEvery > 0 && sinceCheckpoint >= checkpointEvery, let checkpoint {
-            sinceCheckpoint = 0
-            model.examples = startExamples &+ consumed
-            model.curve = b.curve
+        b.iterations = t + 1
+        if checkpointEvery > 0 && b.sinceCheckpoint >= checkpointEvery, let checkpoint {
+            b.sinceCheckpoint = 0
+            publish(b)
             try checkpoint()
         }
     }
@@ -322,7 +330,7 @@ extension Trainer {
     /// The error for a step that left a number that is not finite in the
     /// model: nothing of the run may be saved.
     @inline(never)
-    fileprivate func diverged(at t: UInt64) -> FTRLError {
+    fileprivate func diverged(at t: UInt64, examples consumed: UInt64) -> FTRLError {
         Self.divergence(at: t, examples: startExamples + consumed)
     }
 

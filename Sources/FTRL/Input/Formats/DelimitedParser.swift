@@ -163,6 +163,12 @@ final class DelimitedParser {
                     throw FTRLError(.data, "unexpected text after a closing quote", text: Self.quote(text, start, end))
                 }
             } else {
+                // The field's end, eight bytes at a time while the text lasts.
+                while i &+ 8 <= end {
+                    let k = DigitRun.firstOf(separator, 0x0A, in: text + i)
+                    i &+= k
+                    if k < 8 { break }
+                }
                 while i < end && text[i] != separator && text[i] != 0x0A { i += 1 }
                 valueEnd = i
                 if valueEnd > valueStart && text[valueEnd - 1] == 0x0D && (i == end || text[i] == 0x0A) { valueEnd -= 1 }
@@ -175,7 +181,9 @@ final class DelimitedParser {
             if field == groupField { group(bytes + valueStart, valueEnd - valueStart) }
             if field < fieldCount && !failed {
                 // A bad value is reported after the field count is checked.
-                failed = !take(specs[field], field, bytes + valueStart, valueEnd - valueStart, slots, values, &f, &label, &weight)
+                failed = !take(
+                    specs[field], field, bytes + valueStart, valueEnd - valueStart,
+                    readable: bytes == text ? end - valueStart : valueEnd - valueStart, slots, values, &f, &label, &weight)
             }
             field += 1
         }
@@ -203,7 +211,7 @@ final class DelimitedParser {
     /// - Returns: false, with `failure` set, for a value that does not fit its column.
     @inline(__always)
     private func take(
-        _ spec: FieldPlan.Field, _ field: Int, _ value: UnsafePointer<UInt8>, _ length: Int,
+        _ spec: FieldPlan.Field, _ field: Int, _ value: UnsafePointer<UInt8>, _ length: Int, readable: Int,
         _ slots: UnsafeMutablePointer<UInt32>, _ values: UnsafeMutablePointer<Double>, _ f: inout Int,
         _ label: inout Float, _ weight: inout Double
     ) -> Bool {
@@ -225,8 +233,16 @@ final class DelimitedParser {
             emitValue(MurmurHash3.hash(UnsafeRawBufferPointer(start: value, count: length), seed: spec.seed), field, slots, values, &f)
             if naming { name(field, String(decoding: UnsafeBufferPointer(start: value, count: length), as: UTF8.self)) }
         case .numeric:
-            guard let v = decimals.parse(value, 0, length), v.isFinite else {
-                return fail(field, "expected a number", value, length)
+            let v: Double
+            // Whole numbers of up to 8 digits (most count columns) in one
+            // eight-byte read: the same double as `DecimalParser`'s.
+            if length <= 8 && readable >= 8, case let (digits, whole) = DigitRun.read(value), digits == length {
+                v = Double(whole)
+            } else {
+                guard let parsed = decimals.parse(value, 0, length), parsed.isFinite else {
+                    return fail(field, "expected a number", value, length)
+                }
+                v = parsed
             }
             switch plan.transform {
             case .bucket:

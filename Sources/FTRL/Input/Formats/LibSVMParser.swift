@@ -156,11 +156,12 @@ struct LibSVMParser {
                 let magnitude = Double(mantissa) / decimals.powerOfTen(fraction)
                 value = negative ? -magnitude : magnitude
             }
-            guard let slot = hasher.slot(ofIndex: index) else { return nil }
-            slots[k] = slot
+            // The index for now (8 digits fit 32 bits); hashed below.
+            slots[k] = UInt32(truncatingIfNeeded: index)
             values[k] = value
             k &+= 1
         }
+        guard hasher.slots(ofIndices: slots + f, count: k &- f) else { return nil }
         f = k
         return label
     }
