@@ -102,9 +102,12 @@ public enum MurmurHash3 {
     ///   - bytes: the key.
     ///   - seed: the seed.
     /// - Returns: the 32-bit hash.
+    @inline(__always)
     public static func hash(_ bytes: UnsafeRawBufferPointer, seed: UInt32) -> UInt32 {
-        var h = seed
         let n = bytes.count
+        // Eight bytes (a Criteo value's hex digits) as one little-endian word.
+        if n == 8 { return hash(UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self)), seed: seed) }
+        var h = seed
         let blocks = n / 4
         for b in 0..<blocks {
             h = mixHash(h, UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 &* b, as: UInt32.self)))
