@@ -99,24 +99,57 @@ public struct FTRLUpdate<F: FTRLScalar> {
         let b = UnsafeRawPointer(s1.base).loadUnaligned(as: V.self)
         let c = UnsafeRawPointer(s2.base).loadUnaligned(as: V.self)
         let d = UnsafeRawPointer(s3.base).loadUnaligned(as: V.self)
-        var w = V(a[0], b[0], c[0], d[0])
-        let mark = V(a[3], b[3], c[3], d[3])
-        let n = LaneMath.accumulator(V(a[1], b[1], c[1], d[1]), mark: mark, initial: V(repeating: initialN))
-        var z = V(a[2], b[2], c[2], d[2])
+        let n = LaneMath.accumulator(V(a[1], b[1], c[1], d[1]), mark: V(a[3], b[3], c[3], d[3]), initial: V(repeating: initialN))
+        let (w, nNew, z) = update(V(a[0], b[0], c[0], d[0]), n, V(a[2], b[2], c[2], d[2]), g)
+        UnsafeMutableRawPointer(s0.base).storeBytes(of: V(w[0], nNew[0], z[0], 1), as: V.self)
+        UnsafeMutableRawPointer(s1.base).storeBytes(of: V(w[1], nNew[1], z[1], 1), as: V.self)
+        UnsafeMutableRawPointer(s2.base).storeBytes(of: V(w[2], nNew[2], z[2], 1), as: V.self)
+        UnsafeMutableRawPointer(s3.base).storeBytes(of: V(w[3], nNew[3], z[3], 1), as: V.self)
+        return (w - w) + (nNew - nNew) + (z - z)
+    }
+
+    /// `apply(_:gradient:isNew:)` on four distinct EMA slots, then `rule`'s
+    /// `record` of step `t` on each (their moving averages, and the
+    /// overwrite when due; the caller sets their steps): the scalar path's
+    /// operations in the same order, lane by lane. The slots' averages must
+    /// be caught up first. `isNew`: 1 in the lanes of slots never active.
+    /// Only when `updatesFourAtOnce`.
+    /// - Returns: the slots' `nonFiniteProbe`s, after the record.
+    @inline(__always)
+    func apply(
+        _ s0: Slot<F>, _ s1: Slot<F>, _ s2: Slot<F>, _ s3: Slot<F>, gradients g: SIMD4<F>, isNew: SIMD4<F>,
+        recording rule: EMARule<F>, at t: UInt64
+    ) -> SIMD4<F> {
+        typealias V = SIMD4<F>
+        let a = UnsafeRawPointer(s0.base).loadUnaligned(as: V.self)
+        let b = UnsafeRawPointer(s1.base).loadUnaligned(as: V.self)
+        let c = UnsafeRawPointer(s2.base).loadUnaligned(as: V.self)
+        let d = UnsafeRawPointer(s3.base).loadUnaligned(as: V.self)
+        // A new slot's n is implied: `accumulator` takes the initial value where its mark is 0.
+        let n = LaneMath.accumulator(V(a[1], b[1], c[1], d[1]), mark: 1 - isNew, initial: V(repeating: initialN))
+        var (w, nNew, z) = update(V(a[0], b[0], c[0], d[0]), n, V(a[2], b[2], c[2], d[2]), g)
+        let average = V(repeating: rule.momentum) * V(a[3], b[3], c[3], d[3]) + V(repeating: rule.oneMinusMomentum) * w
+        if rule.overwrites(after: t) { w = average }
+        UnsafeMutableRawPointer(s0.base).storeBytes(of: V(w[0], nNew[0], z[0], average[0]), as: V.self)
+        UnsafeMutableRawPointer(s1.base).storeBytes(of: V(w[1], nNew[1], z[1], average[1]), as: V.self)
+        UnsafeMutableRawPointer(s2.base).storeBytes(of: V(w[2], nNew[2], z[2], average[2]), as: V.self)
+        UnsafeMutableRawPointer(s3.base).storeBytes(of: V(w[3], nNew[3], z[3], average[3]), as: V.self)
+        return (w - w) + (nNew - nNew) + (z - z)
+    }
+
+    /// `update(_:_:_:_:)` in four lanes: the new `w`, `n` and `z`.
+    @inline(__always)
+    private func update(_ w: SIMD4<F>, _ n: SIMD4<F>, _ z: SIMD4<F>, _ g: SIMD4<F>) -> (SIMD4<F>, SIMD4<F>, SIMD4<F>) {
+        typealias V = SIMD4<F>
         let g2 = hasShrinkage ? g + V(repeating: twoShrinkage) * w : g
         let nNew = n + g * g
         let rootNew = LaneMath.squareRoot(nNew)
         let rootOld = LaneMath.squareRoot(n)
         let lr = V(repeating: self.lr)
         let sigma = (rootNew - rootOld) / lr
-        z = z + g2 - sigma * w
+        let zNew = z + g2 - sigma * w
         let q = rootNew / lr + V(repeating: 2 * l2Effective)
-        w = LaneMath.weight(z: z, q: q, l1: V(repeating: l1), negativeL1: V(repeating: -l1))
-        UnsafeMutableRawPointer(s0.base).storeBytes(of: V(w[0], nNew[0], z[0], 1), as: V.self)
-        UnsafeMutableRawPointer(s1.base).storeBytes(of: V(w[1], nNew[1], z[1], 1), as: V.self)
-        UnsafeMutableRawPointer(s2.base).storeBytes(of: V(w[2], nNew[2], z[2], 1), as: V.self)
-        UnsafeMutableRawPointer(s3.base).storeBytes(of: V(w[3], nNew[3], z[3], 1), as: V.self)
-        return (w - w) + (nNew - nNew) + (z - z)
+        return (LaneMath.weight(z: zNew, q: q, l1: V(repeating: l1), negativeL1: V(repeating: -l1)), nNew, zNew)
     }
 
     /// The weight that the update derives from a slot's `z` and `n` (its

@@ -23,6 +23,16 @@ public enum CachePlan: Sendable {
 /// The stream of each epoch of a run over files (a training run, a search):
 /// the text, or with a cache plan the cache, read in every epoch when it was
 /// valid, or written during the first pass and read from the next one.
+/// What became of a run's example cache (`--cache`).
+public struct CacheReport: Sendable {
+    /// Whether an epoch read examples from the cache.
+    public var read = false
+    /// Whether the first pass wrote the cache.
+    public var wrote = false
+    /// Why the cache could not be written, when it could not (the run went on from the text).
+    public var failure: String?
+}
+
 final class EpochInputs {
     private let paths: [String]
     private let hasher: FeatureHasher
@@ -31,10 +41,8 @@ final class EpochInputs {
     /// The cache to read, once there is a valid one.
     private var cached: (path: String, columns: [String]?)?
     private var writer: ExampleCacheWriter?
-    /// Whether an epoch read the cache; whether the first pass wrote it; why it could not.
-    private(set) var readCache = false
-    private(set) var wroteCache = false
-    private(set) var cacheFailure: String?
+    /// What became of the cache.
+    private(set) var report = CacheReport()
 
     init(paths: [String], hasher: FeatureHasher, bits: Int, cache: CachePlan?) {
         self.paths = paths
@@ -48,7 +56,7 @@ final class EpochInputs {
     /// - Throws: `FTRLError` (.io) when the cache cannot be opened or made.
     func stream(epoch: Int, schema: InputSchema) throws(FTRLError) -> ExampleStream {
         if let cached {
-            readCache = true
+            report.read = true
             return try ExampleStream(cache: cached.path, columns: cached.columns)
         }
         if epoch == 1, case .write(let path, let provenance) = plan {
@@ -65,10 +73,10 @@ final class EpochInputs {
         self.writer = nil
         if complete && writer.commit(columns: stream.columnNames) {
             cached = (path, stream.columnNames)
-            wroteCache = true
+            report.wrote = true
         } else {
             writer.abandon()
-            cacheFailure = writer.failure
+            report.failure = writer.failure
         }
     }
 }

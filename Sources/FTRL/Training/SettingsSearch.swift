@@ -61,6 +61,9 @@ public struct SettingsSearch {
         public var epochsTrained = 0
         /// Why the setting dropped out (training diverged), or nil.
         public var failure: String?
+        /// The class of that failure (a diverged step is bad data; a sparse
+        /// table that cannot grow is a usage error, as in a single run).
+        public var failureKind: FTRLError.Kind?
         /// Where its model was written in `modelsDirectory`, or nil.
         public var modelFile: String?
 
@@ -88,11 +91,8 @@ public struct SettingsSearch {
         public var seconds = 0.0
         /// The signal that stopped the run early, or nil.
         public var interruptedBy: Int32?
-        /// Whether an epoch read the cache (`--cache`), whether the first pass
-        /// wrote it, and why it could not be written.
-        public var readCache = false
-        public var wroteCache = false
-        public var cacheFailure: String?
+        /// What became of the example cache (`--cache`).
+        public var cache = CacheReport()
     }
 
     /// Where a search is, for a progress line.
@@ -290,6 +290,7 @@ public struct SettingsSearch {
                     if let error = failures[i] {
                         active[i] = false
                         results[i].failure = error.message
+                        results[i].failureKind = error.kind
                     }
                 }
                 if epoch == 1 {
@@ -318,6 +319,7 @@ public struct SettingsSearch {
                 if let error = failures[i] {
                     active[i] = false
                     results[i].failure = error.message
+                    results[i].failureKind = error.kind
                 }
             }
             if let weights, weights.count != row, !(stopsOnSignal && ftrl_stop_signal() != 0) {
@@ -405,9 +407,7 @@ public struct SettingsSearch {
         }
         outcome.results = results
         outcome.seconds = Clock.now() - start
-        outcome.readCache = epochInputs.readCache
-        outcome.wroteCache = epochInputs.wroteCache
-        outcome.cacheFailure = epochInputs.cacheFailure
+        outcome.cache = epochInputs.report
         return outcome
     }
 

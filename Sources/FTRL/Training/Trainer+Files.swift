@@ -135,9 +135,7 @@ extension Trainer {
         }
         summary.progressiveLogLoss = summary.firstEpochExamples > 0 ? lossSum / Double(summary.firstEpochExamples) : 0
         summary.seconds = Clock.now() - start
-        summary.readCache = inputs.readCache
-        summary.wroteCache = inputs.wroteCache
-        summary.cacheFailure = inputs.cacheFailure
+        summary.cache = inputs.report
         return summary
     }
 }

@@ -21,11 +21,8 @@ public struct TrainingSummary: Sendable {
     public var bytes = 0
     /// The signal that stopped the run early (SIGINT, SIGTERM), or nil.
     public var interruptedBy: Int32?
-    /// Whether examples were read from a cache (`--cache`), and whether this run wrote one.
-    public var readCache = false
-    public var wroteCache = false
-    /// Why a cache could not be written, when it could not (the run went on from the text).
-    public var cacheFailure: String?
+    /// What became of the example cache (`--cache`).
+    public var cache = CacheReport()
 }
 
 /// The FTRL update fed by blocks of examples from any producer (the file
@@ -276,7 +273,39 @@ public final class Trainer<F: FTRLScalar> {
                 throw FTRLError(
                     .usage, "a model with use_ema can take at most \(EMARule<F>.maxSteps) steps (its slots keep 32-bit step counters)")
             }
-            for i in 0..<active {
+            var i = 0
+            if update.updatesFourAtOnce && active >= 4 {
+                var probes = SIMD4<F>()
+                let next = UInt32(truncatingIfNeeded: t &+ 1)
+                while i &+ 4 <= active {
+                    let r0 = slots[i]
+                    let r1 = slots[i &+ 1]
+                    let r2 = slots[i &+ 2]
+                    let r3 = slots[i &+ 3]
+                    let p0 = table.step(row: r0)
+                    let p1 = table.step(row: r1)
+                    let p2 = table.step(row: r2)
+                    let p3 = table.step(row: r3)
+                    let isNew = SIMD4<F>(
+                        p0.pointee == 0 ? 1 : 0, p1.pointee == 0 ? 1 : 0, p2.pointee == 0 ? 1 : 0, p3.pointee == 0 ? 1 : 0)
+                    // Averages caught up lane by lane (a table lookup each), then one vector update.
+                    if p0.pointee != 0 { rule.catchUp(table.slot(row: r0), p0, to: t) }
+                    if p1.pointee != 0 { rule.catchUp(table.slot(row: r1), p1, to: t) }
+                    if p2.pointee != 0 { rule.catchUp(table.slot(row: r2), p2, to: t) }
+                    if p3.pointee != 0 { rule.catchUp(table.slot(row: r3), p3, to: t) }
+                    probes += update.apply(
+                        table.slot(row: r0), table.slot(row: r1), table.slot(row: r2), table.slot(row: r3),
+                        gradients: UnsafeRawPointer(gradients + i).loadUnaligned(as: SIMD4<F>.self), isNew: isNew,
+                        recording: rule, at: t)
+                    p0.pointee = next
+                    p1.pointee = next
+                    p2.pointee = next
+                    p3.pointee = next
+                    i &+= 4
+                }
+                overflow += probes.sum()
+            }
+            while i < active {
                 let slot = table.slot(row: slots[i])
                 let step = table.step(row: slots[i])
                 let isNew = step.pointee == 0
@@ -284,6 +313,7 @@ public final class Trainer<F: FTRLScalar> {
                 update.apply(slot, gradient: gradients[i], isNew: isNew)
                 rule.record(slot, step, at: t)
                 overflow += slot.nonFiniteProbe
+                i &+= 1
             }
             update.apply(bias, gradient: biasGradient)
             var biasStep = UInt32(truncatingIfNeeded: t)

@@ -114,7 +114,7 @@ extension TrainingJob {
             if let note = modelNote { error.notes.append(note) }
             throw error
         }
-        reportCache(read: outcome.readCache, wrote: outcome.wroteCache, failure: outcome.cacheFailure, progress)
+        reportCache(outcome.cache, progress)
         if !options.quiet {
             for line in table(outcome, plan.map(\.values)) { printError(line) }
         }
@@ -122,7 +122,10 @@ extension TrainingJob {
             try AtomicFile.write(Array((json(outcome, plan.map(\.values)).rendered() + "\n").utf8), to: path, role: "--search-json")
         }
         guard outcome.chosen != nil else {
-            throw FTRLError(.data, "every setting failed: \(outcome.results.compactMap(\.failure).first ?? "no examples")")
+            // The first failure's class decides the exit code, as it would for that setting alone.
+            let first = outcome.results.first { $0.failure != nil }
+            throw FTRLError(
+                first?.failureKind ?? .data, "every setting failed: \(first?.failure ?? "no examples")")
         }
         if outcome.examples == 0 && outcome.interruptedBy == nil {
             throw FTRLError(.data, "no examples in the input", path: inputs.count == 1 ? inputs[0] : nil)

@@ -168,11 +168,12 @@ public struct TrainingJob {
     }
 
     /// Says what became of `--cache`: a warning when it could not be written.
-    func reportCache(read: Bool, wrote: Bool, failure: String?, _ progress: Progress) {
+    func reportCache(_ report: CacheReport, _ progress: Progress) {
         guard let path = options.cachePath else { return }
-        if let failure {
+        let read = report.read
+        if let failure = report.failure {
             printError("ftrl-train: warning: the cache \(path) could not be written (\(failure)); the run read the text")
-        } else if wrote {
+        } else if report.wrote {
             progress.say("wrote the cache \(path)" + (read ? "; later epochs read it" : ""))
         } else if read {
             progress.say("examples read from the cache \(path)")
@@ -257,7 +258,7 @@ public struct TrainingJob {
         if let path = options.metricsJSONPath, let metrics = outcome.progressiveMetrics {
             try AtomicFile.write(Array((metrics.json.rendered() + "\n").utf8), to: path, role: "--metrics-json")
         }
-        reportCache(read: summary.readCache, wrote: summary.wroteCache, failure: summary.cacheFailure, progress)
+        reportCache(summary.cache, progress)
         let lastCheckpoint = checkpoints.last
         // The model holds everything the checkpoint did, and more.
         if lastCheckpoint != nil, options.modelPath != nil, let path = checkpointPath { unlink(path) }
@@ -276,7 +277,7 @@ public struct TrainingJob {
         if options.profile {
             printError(
                 "ftrl-train: profile: decode thread (read, gunzip) \(fixed(summary.decodeSeconds, 3)) s busy; parse thread (parse, hash"
-                    + (summary.readCache ? "; reading the cache" : "") + ") \(fixed(summary.parseSeconds, 3)) s busy; "
+                    + (summary.cache.read ? "; reading the cache" : "") + ") \(fixed(summary.parseSeconds, 3)) s busy; "
                     + "trainer thread: update \(fixed(summary.seconds - summary.waitSeconds, 3)) s, waiting for input \(fixed(summary.waitSeconds, 3)) s; "
                     + "\(fixed(Double(summary.bytes) / 1e6, 1)) MB decoded")
         }
