@@ -151,7 +151,8 @@ struct LibSVMParser {
                     fraction = digits
                     i &+= 1 &+ digits
                 }
-                if whole &+ fraction == 0 || !Self.endsToken(b[i]) { return nil }
+                // What follows must be a blank or the line's end: the loop's next turn checks.
+                if whole &+ fraction == 0 { return nil }
                 // At most 14 digits: below 2^53, so Double(mantissa) is exact.
                 let magnitude = Double(mantissa) / decimals.powerOfTen(fraction)
                 value = negative ? -magnitude : magnitude
