@@ -333,6 +333,20 @@ class FaultTests(unittest.TestCase):
         self.assertFalse(os.path.exists(out))
 
     def test_executors_in_separate_jvms(self):
+        # A local cluster's workers keep each application's files (the tools
+        # shipped to them, 300 MB) under Spark's own work folder, which no
+        # setting moves in this mode: the test removes the ones it made.
+        import pyspark
+        spark_work = os.path.join(os.path.dirname(pyspark.__file__), "work")
+        before = set(os.listdir(spark_work)) if os.path.isdir(spark_work) else set()
+        try:
+            self.run_on_a_local_cluster()
+        finally:
+            if os.path.isdir(spark_work):
+                for name in set(os.listdir(spark_work)) - before:
+                    shutil.rmtree(os.path.join(spark_work, name), ignore_errors=True)
+
+    def run_on_a_local_cluster(self):
         lines = a9a_lines(1200)
         data = self.write_lines("a9a.libsvm", lines)
         out = os.path.join(self.work, "cluster.ftrl")
