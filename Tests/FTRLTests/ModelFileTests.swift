@@ -46,6 +46,21 @@ struct ModelFileTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: again)) == Data(contentsOf: URL(fileURLWithPath: path)))
     }
 
+    /// Counting a big dense table's active slots (each save does) uses a
+    /// helper thread and ends it: 64 counts leave no threads behind. Other
+    /// suites start and end threads meanwhile, hence the margin; a leak
+    /// would leave 64.
+    @Test func countingActiveSlotsLeavesNoThreadBehind() throws {
+        let table = try WeightTable<Float>(bits: 20, withEMA: false, layout: .dense)
+        try table.restore(slot: 5, w: 1, n: 1, z: 1)
+        try table.restore(slot: (1 << 20) - 1, w: 1, n: 1, z: 1)
+        func threads() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count }
+        let before = try threads()
+        for _ in 0..<64 { #expect(table.activeCount == 2) }
+        let after = try threads()
+        #expect(after - before < 16, "\(before) threads before 64 counts, \(after) after")
+    }
+
     /// The config read from a model file's first bytes (to start reading
     /// the input while the model loads) is the config the whole file holds;
     /// a version 1 file, a pipe and a file of other bytes give none.

@@ -304,9 +304,11 @@ public final class WeightTable<F: FTRLScalar> {
         let half = slotCount / 2
         let counts = UnsafeMutablePointer<Int>.allocate(capacity: 2)
         defer { counts.deallocate() }
-        WorkerGang(count: 2).run { part in
+        let gang = WorkerGang(count: 2)
+        gang.run { part in
             counts[part] = activeCount(rows: part == 0 ? 0..<half : half..<slotCount)
         }
+        gang.stop()  // else its thread waits forever for another job
         return counts[0] + counts[1]
     }
 
