@@ -578,25 +578,20 @@ final class FileWriter {
 
     @inline(__always)
     func u32(_ v: UInt32) {
-        room(4)
-        buffer.storeBytes(of: v.littleEndian, toByteOffset: used, as: UInt32.self)
-        used += 4
+        var c = Cursor(reserve(4))
+        c.u32(v)
     }
 
     @inline(__always)
     func u64(_ v: UInt64) {
-        room(8)
-        buffer.storeBytes(of: v.littleEndian, toByteOffset: used, as: UInt64.self)
-        used += 8
+        var c = Cursor(reserve(8))
+        c.u64(v)
     }
 
     @inline(__always)
     func scalar<F: FTRLScalar>(_ x: F) {
-        if MemoryLayout<F>.size == 4 {
-            u32(Float(x.asDouble).bitPattern)
-        } else {
-            u64(x.asDouble.bitPattern)
-        }
+        var c = Cursor(reserve(MemoryLayout<F>.size))
+        c.scalar(x)
     }
 
     private func flush() {

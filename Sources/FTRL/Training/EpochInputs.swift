@@ -20,9 +20,6 @@ public enum CachePlan: Sendable {
     }
 }
 
-/// The stream of each epoch of a run over files (a training run, a search):
-/// the text, or with a cache plan the cache, read in every epoch when it was
-/// valid, or written during the first pass and read from the next one.
 /// What became of a run's example cache (`--cache`).
 public struct CacheReport: Sendable {
     /// Whether an epoch read examples from the cache.
@@ -33,6 +30,9 @@ public struct CacheReport: Sendable {
     public var failure: String?
 }
 
+/// The stream of each epoch of a run over files (a training run, a search):
+/// the text, or with a cache plan the cache, read in every epoch when it was
+/// valid, or written during the first pass and read from the next one.
 final class EpochInputs {
     private let paths: [String]
     private let hasher: FeatureHasher
@@ -52,9 +52,14 @@ final class EpochInputs {
         if case .read(let path, let columns) = cache { cached = (path, columns) }
     }
 
-    /// The stream of epoch `epoch` (from 1), the text parsed with `schema`.
+    /// Epoch `epoch` (from 1): its stream, the text parsed with `schema`,
+    /// watched for SIGINT and SIGTERM when `stopsOnSignal`.
     /// - Throws: `FTRLError` (.io) when the cache cannot be opened or made.
-    func stream(epoch: Int, schema: InputSchema) throws(FTRLError) -> ExampleStream {
+    func open(epoch: Int, schema: InputSchema, stopsOnSignal: Bool) throws(FTRLError) -> EpochPass {
+        EpochPass(try stream(epoch: epoch, schema: schema), stopsOnSignal: stopsOnSignal)
+    }
+
+    private func stream(epoch: Int, schema: InputSchema) throws(FTRLError) -> ExampleStream {
         if let cached {
             report.read = true
             return try ExampleStream(cache: cached.path, columns: cached.columns)
@@ -78,5 +83,29 @@ final class EpochInputs {
             writer.abandon()
             report.failure = writer.failure
         }
+    }
+}
+
+/// One epoch's stream and its stop watcher, ended once: after the first
+/// pass (the parse thread is then done with the cache), or at the end of
+/// the epoch, or on the way out of an error.
+final class EpochPass {
+    let stream: ExampleStream
+    private let watcher: StopWatcher?
+    private var ended = false
+
+    init(_ stream: ExampleStream, stopsOnSignal: Bool) {
+        self.stream = stream
+        watcher = stopsOnSignal ? StopWatcher(stream.canceller) : nil
+    }
+
+    /// Stops the watcher and the stream's threads (`wait`: let them read to
+    /// the end; else cancel them). The stream's busy times the first time,
+    /// nil after.
+    func end(wait: Bool) -> (decode: Double, parse: Double, bytes: Int)? {
+        if ended { return nil }
+        ended = true
+        watcher?.stop()
+        return stream.finish(wait: wait)
     }
 }

@@ -227,15 +227,9 @@ public struct SettingsSearch {
         var stale = [Int](repeating: 0, count: count)
         let epochInputs = EpochInputs(paths: inputs, hasher: models[0].hasher, bits: models[0].config.bits, cache: cache)
         epochs: for epoch in 1...epochs {
-            let stream = try epochInputs.stream(epoch: epoch, schema: models[0].config.schema)
-            let watcher = stopsOnSignal ? StopWatcher(stream.canceller) : nil
-            var finished = false
-            func finish() {
-                if finished { return }
-                finished = true
-                watcher?.stop()
-                _ = stream.finish(wait: outcome.interruptedBy == nil)
-            }
+            let pass = try epochInputs.open(epoch: epoch, schema: models[0].config.schema, stopsOnSignal: stopsOnSignal)
+            let stream = pass.stream
+            func finish() { _ = pass.end(wait: outcome.interruptedBy == nil) }
             defer { finish() }
             losses.initialize(repeating: 0)
             // As a single run does (`Trainer.train`): every table mapped, while the reader starts.

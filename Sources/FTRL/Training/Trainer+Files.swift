@@ -68,14 +68,10 @@ extension Trainer {
         let inputs = EpochInputs(paths: paths, hasher: model.hasher, bits: model.config.bits, cache: cache)
         epochs: for epoch in 1...model.config.epochs {
             recorder = epoch == 1 ? firstPass : nil  // progressive validation covers the first pass
-            let stream = try inputs.stream(epoch: epoch, schema: model.config.schema)
-            let watcher = stopsOnSignal ? StopWatcher(stream.canceller) : nil
-            var finished = false
+            let pass = try inputs.open(epoch: epoch, schema: model.config.schema, stopsOnSignal: stopsOnSignal)
+            let stream = pass.stream
             func finish() {
-                if finished { return }
-                finished = true
-                watcher?.stop()
-                let busy = stream.finish(wait: summary.interruptedBy == nil)
+                guard let busy = pass.end(wait: summary.interruptedBy == nil) else { return }
                 summary.decodeSeconds += busy.decode
                 summary.parseSeconds += busy.parse
                 summary.bytes += busy.bytes
