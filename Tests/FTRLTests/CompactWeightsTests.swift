@@ -12,7 +12,8 @@ struct CompactWeightsTests {
         // Slots from the whole 32-bit range, the empty marker's value included.
         var inserted: [UInt32] = [0xFFFF_FFFF, 0, 1]
         while inserted.count < 5000 { inserted.append(UInt32(truncatingIfNeeded: random.next())) }
-        let weights = CompactWeights<Float>(count: inserted.count)
+        // Sized for 100 of them: the table must double to take the rest.
+        let weights = CompactWeights<Float>(count: 100)
         for s in inserted where truth[s] == nil {
             let w = Float(Int(random.next() % 2001) - 1000) / 7
             if w == 0 { continue }
@@ -29,6 +30,44 @@ struct CompactWeightsTests {
             }
         }
         #expect(weights.slots == truth.keys.sorted())
+    }
+
+    /// A model read to score holds its nonzero weights in a table sized for
+    /// them, not for its active slots (an L1 model keeps few weights of many
+    /// slots): 3,000 active slots, 100 nonzero weights, 256 entries.
+    @Test(arguments: DType.allCases)
+    func aCompactModelIsSizedForItsNonzeroWeights(_ dtype: DType) throws {
+        let dir = try Scratch()
+        let path = dir.path("m.ftrl")
+        var c = FTRLConfig()
+        c.bits = 16
+        c.dtype = dtype
+        var nonzero: [UInt32: Double] = [:]
+        func fill<F: FTRLScalar>(_ m: Model<F>) throws {
+            for k in 0..<3000 {
+                let w = k % 30 == 7 ? Double(k) / 8 - 100 : 0
+                if w != 0 { nonzero[UInt32(k * 21)] = w }
+                try m.table.restore(slot: k * 21, w: F(fromDouble: w), n: 1, z: 0)
+            }
+            try ModelFile.write(m, to: path)
+        }
+        if dtype == .float32 { try fill(try Model<Float>(config: c)) } else { try fill(try Model<Double>(config: c)) }
+        #expect(nonzero.count == 100)
+        switch try ModelFile.read(path: path, compact: true) {
+        case .float32(let m):
+            let compact = try #require(m.compact)
+            #expect(compact.capacity == 256)
+            for (s, w) in nonzero { #expect(compact.weight(s).asDouble == w) }
+        case .float64(let m):
+            let compact = try #require(m.compact)
+            #expect(compact.capacity == 256)
+            for (s, w) in nonzero { #expect(compact.weight(s).asDouble == w) }
+        }
+        #expect(try ModelFile.read(path: path).open(ActiveCount()) == 3000)
+    }
+
+    private struct ActiveCount: ModelBody {
+        func run<F: FTRLScalar>(_ m: Model<F>) -> Int { m.table.activeCount }
     }
 
     /// A model file read compact scores every example to the same bits as

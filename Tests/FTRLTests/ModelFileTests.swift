@@ -61,6 +61,27 @@ struct ModelFileTests {
         #expect(after - before < 16, "\(before) threads before 64 counts, \(after) after")
     }
 
+    /// A file is read whole: a regular file (read at its size), an empty
+    /// one, and a pipe of 2.5 MiB (read 1 MiB at a time) give their bytes.
+    @Test func readAllReadsFilesAndPipesWhole() throws {
+        let dir = try Scratch()
+        var random = TestRandom(seed: 5)
+        let bytes = (0..<(5 << 19)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        let file = dir.path("bytes")
+        #expect(FileManager.default.createFile(atPath: file, contents: Data(bytes)))
+        #expect(try ModelFile.readAll(path: file) == bytes)
+        #expect(try ModelFile.readAll(path: try dir.write("empty", "")) == [])
+        let fifo = dir.path("fifo")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let writer = Thread {
+            let fd = open(fifo, O_WRONLY)
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+        }
+        writer.start()
+        #expect(try ModelFile.readAll(path: fifo) == bytes)
+    }
+
     /// The config read from a model file's first bytes (to start reading
     /// the input while the model loads) is the config the whole file holds;
     /// a version 1 file, a pipe and a file of other bytes give none.

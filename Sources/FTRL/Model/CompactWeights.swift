@@ -16,20 +16,25 @@ public final class CompactWeights<F: FTRLScalar> {
     }
 
     private static var empty: UInt32 { 0xFFFF_FFFF }
-    private let entries: UnsafeMutablePointer<Entry>
-    private let mask: Int
-    private let shift: UInt32
+    private var entries: UnsafeMutablePointer<Entry>
+    private var mask: Int
+    private var shift: UInt32
+    /// Entries held (the slot 0xFFFF_FFFF aside).
+    private var held = 0
     private var lastSlotWeight: F = 0
     private var hasLastSlot = false
 
-    /// A table for up to `count` weights.
+    /// A table sized for `count` weights; it doubles if given more.
     init(count: Int) {
         var capacity = 16
         while capacity < 2 * count { capacity <<= 1 }
-        entries = .allocate(capacity: capacity)
-        entries.initialize(repeating: Entry(slot: Self.empty, weight: 0), count: capacity)
-        mask = capacity - 1
-        shift = UInt32(32 - capacity.trailingZeroBitCount)
+        (entries, mask, shift) = Self.table(capacity)
+    }
+
+    private static func table(_ capacity: Int) -> (UnsafeMutablePointer<Entry>, Int, UInt32) {
+        let entries = UnsafeMutablePointer<Entry>.allocate(capacity: capacity)
+        entries.initialize(repeating: Entry(slot: empty, weight: 0), count: capacity)
+        return (entries, capacity - 1, UInt32(32 - capacity.trailingZeroBitCount))
     }
 
     deinit { entries.deallocate() }
@@ -44,10 +49,29 @@ public final class CompactWeights<F: FTRLScalar> {
             hasLastSlot = true
             return
         }
+        if 2 * (held + 1) > mask + 1 { grow() }
         var h = home(slot)
         while entries[h].slot != Self.empty { h = (h &+ 1) & mask }
         entries[h] = Entry(slot: slot, weight: weight)
+        held += 1
     }
+
+    /// Doubles the table: at most half full, a probe always ends.
+    @inline(never)
+    private func grow() {
+        let old = entries
+        let oldCapacity = mask + 1
+        (entries, mask, shift) = Self.table(2 * oldCapacity)
+        for i in 0..<oldCapacity where old[i].slot != Self.empty {
+            var h = home(old[i].slot)
+            while entries[h].slot != Self.empty { h = (h &+ 1) & mask }
+            entries[h] = old[i]
+        }
+        old.deallocate()
+    }
+
+    /// Entries the table has room for (at most half of them used).
+    var capacity: Int { mask + 1 }
 
     /// The slots held, ascending.
     public var slots: [UInt32] {

@@ -243,7 +243,11 @@ public enum ModelFile {
                 throw refuse("the bias holds a non-finite number or a negative accumulator")
             }
             r.offset = layout.slotsOffset
-            let weights = compact && !ema ? CompactWeights<F>(count: Int(count)) : nil
+            // Sized for the nonzero weights (an L1 model may keep 1 in 20), not every slot.
+            let weights =
+                compact && !ema
+                ? CompactWeights<F>(count: nonzeroWeights(bytes, at: layout.slotsOffset, count: Int(count), stride: slotSize, scalar: size))
+                : nil
             var previous = -1
             for _ in 0..<Int(count) {
                 let slot = Int(r.u32()!)
@@ -378,6 +382,25 @@ public enum ModelFile {
         return layout
     }
 
+    /// How many of `count` slot records, `stride` bytes apart from `start`
+    /// (their bounds already checked), hold a nonzero weight (the scalar
+    /// after the 4-byte slot number).
+    private static func nonzeroWeights(_ bytes: [UInt8], at start: Int, count: Int, stride: Int, scalar: Int) -> Int {
+        bytes.withUnsafeBytes { raw in
+            var n = 0
+            var at = start + 4
+            for _ in 0..<count {
+                let w =
+                    scalar == 4
+                    ? Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self))))
+                    : Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
+                if w != 0 { n += 1 }
+                at += stride
+            }
+            return n
+        }
+    }
+
     /// Whether a slot's numbers can come from training: finite, `n >= 0`.
     private static func sound<F: FTRLScalar>(_ w: F, _ n: F, _ z: F, _ average: F) -> Bool {
         w.isFinite && n.isFinite && z.isFinite && average.isFinite && n >= 0
@@ -409,32 +432,36 @@ public enum ModelFile {
             throw FTRLError(.noInput, "cannot read \(what): is a directory", path: path)
         }
         defer { close(fd) }
-        var out: [UInt8] = []
-        // A regular file is read into one array of its size: no regrowth, no copy.
-        if (st.st_mode & S_IFMT) == S_IFREG && st.st_size > 0 {
-            out.reserveCapacity(Int(st.st_size) + 1)
+        var failure: Int32 = 0
+        // Reads into `buffer` until it is full or the file ends: the bytes read.
+        func fill(_ buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+            var got = 0
+            while got < buffer.count {
+                let n = Glibc.read(fd, buffer.baseAddress! + got, buffer.count - got)
+                if n > 0 {
+                    got += n
+                } else if n < 0 && errno == EINTR {
+                    continue
+                } else {
+                    if n < 0 { failure = errno }
+                    break
+                }
+            }
+            return got
         }
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let room = out.capacity - out.count
-            let n: Int
-            if room > 0 {
-                // Straight into the array's spare capacity.
-                let before = out.count
-                var got = 0
-                out.append(contentsOf: repeatElement(0, count: room))
-                got = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + before, room) }
-                out.removeLast(room - max(got, 0))
-                n = got
-            } else {
-                n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-                if n > 0 { out.append(contentsOf: chunk[0..<n]) }
-            }
-            if n == 0 { break }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FTRLError(.io, "cannot read \(what): \(String(cString: strerror(errno)))", path: path)
-            }
+        // A regular file is read into one array of its size and a byte more
+        // (to see that it ends there): nothing zeroed first, no regrowth.
+        let expected = (st.st_mode & S_IFMT) == S_IFREG ? max(0, Int(st.st_size)) : 0
+        var out = [UInt8](unsafeUninitializedCapacity: expected + 1) { buffer, count in count = fill(buffer) }
+        // Anything else (a pipe, a file that grew meanwhile): 1 MiB at a time to its end.
+        var ended = out.count <= expected
+        while failure == 0 && !ended {
+            let more = [UInt8](unsafeUninitializedCapacity: 1 << 20) { buffer, count in count = fill(buffer) }
+            out += more
+            ended = more.count < 1 << 20
+        }
+        if failure != 0 {
+            throw FTRLError(.io, "cannot read \(what): \(String(cString: strerror(failure)))", path: path)
         }
         return out
     }
