@@ -85,7 +85,9 @@ sanitize: deps test-deps
 # libFuzzer targets (Tests/Fuzz/FuzzTargets.swift) built with the library's
 # sources under AddressSanitizer, each run for FUZZ_SECONDS from its seed
 # corpus in Tests/Fuzz/corpus/; a crash or a broken property fails the run and
-# leaves the input in .build-fuzz/crashes/ (add it to the corpus once fixed).
+# leaves the input in .build-fuzz/crashes/ (add it to the corpus once fixed);
+# the log shows the error with its stack and the input (gzip'd, base64), so that a
+# failure on a CI machine can be replayed here.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := libsvm delimited gzip model config
 FUZZ := .build-fuzz
@@ -105,7 +107,11 @@ fuzz: deps
 			-artifact_prefix=$(FUZZ)/crashes/$$t- $(FUZZ)/work/$$t Tests/Fuzz/corpus/$$t > $(FUZZ)/$$t.log 2>&1; then \
 			grep -E 'DONE' $(FUZZ)/$$t.log | tail -n 1; \
 		else \
-			tail -n 40 $(FUZZ)/$$t.log; echo "fuzz $$t failed: the input is in $(FUZZ)/crashes/"; exit 1; \
+			grep -m 1 -A 40 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|property violated|Fatal error' $(FUZZ)/$$t.log \
+				|| tail -n 40 $(FUZZ)/$$t.log; \
+			input=$$(ls -t $(FUZZ)/crashes/$$t-* 2>/dev/null | head -n 1); \
+			if [ -n "$$input" ]; then echo "the input, gzip'd, in base64 ('base64 -d | gunzip' gives it back):"; gzip -9c "$$input" | base64 -w 0; echo; fi; \
+			echo "fuzz $$t failed: the input is in $(FUZZ)/crashes/"; exit 1; \
 		fi; \
 	done
 
