@@ -224,6 +224,16 @@ public struct SettingsSearch {
         var snapshots: Snapshots?
         defer { snapshots?.remove() }
         var outcome = Outcome(results: [], ranking: [], chosen: nil, byValidation: byValidation)
+        // Settings whose training failed drop out, keeping why (and its class, for the exit code).
+        func dropFailed() {
+            for i in 0..<count where active[i] {
+                if let error = failures[i] {
+                    active[i] = false
+                    results[i].failure = error.message
+                    results[i].failureKind = error.kind
+                }
+            }
+        }
         var stale = [Int](repeating: 0, count: count)
         let epochInputs = EpochInputs(paths: inputs, hasher: models[0].hasher, bits: models[0].config.bits, cache: cache)
         epochs: for epoch in 1...epochs {
@@ -280,13 +290,7 @@ public struct SettingsSearch {
                 for e in 0..<block.count where block.labels[e] == 1 { positives += 1 }
                 row += block.count
                 stream.recycle(block)
-                for i in 0..<count where active[i] {
-                    if let error = failures[i] {
-                        active[i] = false
-                        results[i].failure = error.message
-                        results[i].failureKind = error.kind
-                    }
-                }
+                dropFailed()
                 if epoch == 1 {
                     history.record(rows: row, positives: positives, sums: losses)
                     for i in 0..<count where active[i] && !(losses[i] >= bestLoss) {
@@ -309,13 +313,7 @@ public struct SettingsSearch {
                     do throws(FTRLError) { try trainers[i].flush() } catch { failures[i] = error }
                 }
             }
-            for i in 0..<count where active[i] {
-                if let error = failures[i] {
-                    active[i] = false
-                    results[i].failure = error.message
-                    results[i].failureKind = error.kind
-                }
-            }
+            dropFailed()
             if let weights, weights.count != row, !(stopsOnSignal && ftrl_stop_signal() != 0) {
                 throw FTRLError(.data, "has \(weights.count) example weights for \(row) training rows", path: weightsPath)
             }
