@@ -5,10 +5,10 @@ On the 1M-row gzip'd LibSVM and Criteo TSV logs of `make bench`, with its
 settings, alternated REPS times (default 5), medians:
 
 1. reading: the busy seconds of the input side of one pass (`--profile`):
-   for the text, the decode thread (read, gunzip) and the parse thread
-   (parse, hash) run side by side, so a pass reads no faster than the
-   busier of the two, and costs their sum in CPU; for the cache, the check
-   of the whole file and the reader thread, one after the other;
+   for the text, the input thread's read and gunzip, then its parse and
+   hash (one thread, so a pass reads no faster than their sum); for the
+   cache, the check of the whole file and the input thread's reading, one
+   after the other;
 2. a run of 5 epochs: the text every epoch, against `--cache` with the cache
    already written (every epoch from it), and the first run that writes it.
 
@@ -38,9 +38,9 @@ def run(flags):
 
 
 def busy(stderr):
-    """(decode, parse) busy seconds and the cache check, from --profile."""
-    decode = float(re.search(r"decode thread \(read, gunzip\) ([0-9.]+) s busy", stderr).group(1))
-    parse = float(re.search(r"parse thread \([^)]*\) ([0-9.]+) s busy", stderr).group(1))
+    """(decode, parse or cache reading) busy seconds and the cache check, from --profile."""
+    found = re.search(r"input thread \(read, gunzip ([0-9.]+) s; (?:parse, hash|reading the cache) ([0-9.]+) s\)", stderr)
+    decode, parse = float(found.group(1)), float(found.group(2))
     check = re.search(r"cache checked in ([0-9.]+) s", stderr)
     return decode, parse, float(check.group(1)) if check else 0.0
 
@@ -48,9 +48,9 @@ def busy(stderr):
 def main():
     model = os.path.join(WORK, "cache-bench.ftrl")
     sizes = []
-    print("| log | text: decode + parse busy s (slower stage) | cache: check + read busy s | text / cache (slower stage) | "
-          "text / cache (CPU) | 5 epochs from text, wall s | 5 epochs, writing the cache | 5 epochs from the cache | text / cache |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| log | text: decode + parse busy s | cache: check + read busy s | text / cache | "
+          "5 epochs from text, wall s | 5 epochs, writing the cache | 5 epochs from the cache | text / cache |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, file, flags in LOGS:
         data = os.path.join(WORK, file)
         if not os.path.exists(data):
@@ -73,8 +73,8 @@ def main():
         r = statistics.median(t[1] for t in cached)
         ft = statistics.median(five_text)
         fc = statistics.median(five_cached)
-        print("| %s | %.3f + %.3f (%.3f) | %.3f + %.3f | %.1f | %.1f | %.2f | %.2f | %.2f | %.2f |" % (
-            name, d, p, max(d, p), c, r, max(d, p) / (c + r), (d + p) / (c + r), ft, statistics.median(five_writing), fc, ft / fc))
+        print("| %s | %.3f + %.3f | %.3f + %.3f | %.1f | %.2f | %.2f | %.2f | %.2f |" % (
+            name, d, p, c, r, (d + p) / (c + r), ft, statistics.median(five_writing), fc, ft / fc))
         sizes.append("%s: cache %.0f MB, gzip'd text %.0f MB" % (name, os.path.getsize(cache) / 1e6, os.path.getsize(data) / 1e6))
     print("\n" + "; ".join(sizes))
 

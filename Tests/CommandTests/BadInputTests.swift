@@ -95,6 +95,40 @@ struct BadInputTests {
         #expect(g.stderr.contains("trailing garbage"))
     }
 
+    /// The input is read in chunks cut at line ends and parsed as they are
+    /// cut: a bad line megabytes into a gzip'd file, or into the second of
+    /// two files, is still named by its own file and line (counted here
+    /// from the text written), in LibSVM and in TSV with a header per file.
+    @Test func aBadLineFarIntoTheInputIsNamedByItsFileAndLine() throws {
+        let dir = try TemporaryDirectory()
+        // Lines of uneven length, so that chunk ends fall inside lines.
+        func rows(_ count: Int, tsv: Bool, header: Bool = true) -> String {
+            var text = tsv && header ? "label\tc1\tc2\n" : ""
+            for i in 0..<count {
+                let pad = String(repeating: "7", count: i % 41)
+                text += tsv ? "\(i % 2)\t\(i % 89)\ta\(pad)\n" : "\(i % 2) \(i % 89 + 1):1 \(i % 31 + 100):0.\(pad)5\n"
+            }
+            return text
+        }
+        for tsv in [false, true] {
+            let ext = tsv ? "tsv" : "svm"
+            let flags = tsv ? ["--format", "tsv", "--header", "--label", "label"] : []
+            let good = rows(60_000, tsv: tsv)  // about 2 MiB: several chunks
+            let goodLines = good.utf8.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            let bad = good + (tsv ? "2\t5\tx\n" : "1 12x3:1\n") + rows(100, tsv: tsv, header: false)
+            let plain = try dir.write("bad.\(ext)", bad)
+            try gzipFile(plain, to: dir.path("bad.\(ext).gz"))
+            let first = try dir.write("first.\(ext)", good)
+            for (inputs, named) in [([dir.path("bad.\(ext).gz")], "bad.\(ext).gz"), ([first, plain], "bad.\(ext)")] {
+                let model = dir.path("m-\(ext)")
+                let run = try Tools.run("ftrl-train", flags + ["--bits", "12", "-m", model] + inputs)
+                #expect(run.status == 65, "\(run.stderr)")
+                #expect(run.stderr.contains("\(named):\(goodLines + 1):"), "\(inputs): \(run.stderr)")
+                #expect(!FileManager.default.fileExists(atPath: model))
+            }
+        }
+    }
+
     @Test func missingFileIsNoInput() throws {
         let dir = try TemporaryDirectory()
         let run = try Tools.run("ftrl-train", ["-m", dir.path("m"), dir.path("absent.svm")])

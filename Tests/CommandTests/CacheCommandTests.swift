@@ -42,7 +42,7 @@ struct CacheCommandTests {
             let second = try Tools.run("ftrl-train", common + ["--cache", cache, "--profile", "-m", dir.path("second.ftrl"), input.path])
             #expect(second.status == 0, "\(second.stderr)")
             #expect(second.stderr.contains("examples read from the cache \(cache)"), "\(second.stderr)")
-            #expect(second.stderr.contains("decode thread (read, gunzip) 0.000 s busy"), "\(second.stderr)")
+            #expect(second.stderr.contains("input thread (read, gunzip 0.000 s; reading the cache "), "\(second.stderr)")
             #expect(!second.stderr.contains("warning"))
             #expect(try Self.bytes(dir.path("second.ftrl")) == Self.bytes(dir.path("text.ftrl")), "\(input.name)")
             // A search from the cache: each setting's model as its own run from the text.

@@ -198,12 +198,12 @@ struct CacheReader {
     }
 }
 
-/// Writes a cache: the parse thread appends each block as it fills it; the
+/// Writes a cache: the input thread appends each block as it fills it; the
 /// run commits the file when its first pass ended well, or abandons it.
 /// A write that fails (a full disk) abandons the cache with a warning and
 /// the run goes on from the text.
 public final class ExampleCacheWriter: @unchecked Sendable {
-    // One thread at a time: the parse thread appends; the run commits or
+    // One thread at a time: the input thread appends; the run commits or
     // abandons after that thread has ended (`ExampleStream.finish`).
     private let target: String
     private let fd: Int32

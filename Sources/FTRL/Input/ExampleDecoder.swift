@@ -2,7 +2,7 @@
 /// interface between the stream that reads files and the formats.
 ///
 /// The stream hands each decoder chunks of whole records (see
-/// `RecordSplitter`), in order, on its parse thread. A new format is one
+/// `RecordSplitter`), in order, on its input thread. A new format is one
 /// file with a type that conforms, plus its case in `InputFormat` and its
 /// line in `InputFormat.decoder(_:)`.
 protocol ExampleDecoder {

@@ -87,7 +87,7 @@ final class EpochInputs {
 }
 
 /// One epoch's stream and its stop watcher, ended once: after the first
-/// pass (the parse thread is then done with the cache), or at the end of
+/// pass (the input thread is then done with the cache), or at the end of
 /// the epoch, or on the way out of an error.
 final class EpochPass {
     let stream: ExampleStream

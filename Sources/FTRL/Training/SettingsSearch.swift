@@ -333,7 +333,7 @@ public struct SettingsSearch {
             let signal = ftrl_stop_signal()
             if stopsOnSignal && signal != 0 { outcome.interruptedBy = Int32(signal) }
             if epoch == 1 {
-                finish()  // the parse thread is done with the cache
+                finish()  // the input thread is done with the cache
                 epochInputs.endFirstPass(stream, complete: outcome.interruptedBy == nil)
             }
             if row == 0 { break epochs }

@@ -123,7 +123,7 @@ extension Trainer {
                 lossSum = epochLoss
             }
             if epoch == 1 {
-                finish()  // the parse thread is done with the cache
+                finish()  // the input thread is done with the cache
                 inputs.endFirstPass(stream, complete: summary.interruptedBy == nil)
             }
             summary.examples += row

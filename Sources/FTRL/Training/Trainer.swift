@@ -11,9 +11,9 @@ public struct TrainingSummary: Sendable {
     public var progressiveLogLoss = 0.0
     /// Wall seconds of the run.
     public var seconds = 0.0
-    /// Busy seconds of the decode thread (reading and decompressing).
+    /// Busy seconds of the input thread reading and decompressing.
     public var decodeSeconds = 0.0
-    /// Busy seconds of the parse thread (parsing and hashing).
+    /// Busy seconds of the input thread parsing and hashing (or reading a cache).
     public var parseSeconds = 0.0
     /// Seconds the trainer waited for parsed input.
     public var waitSeconds = 0.0

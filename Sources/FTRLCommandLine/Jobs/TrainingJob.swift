@@ -276,8 +276,9 @@ public struct TrainingJob {
                 + (options.modelPath.map { ", model \($0)" } ?? ""))
         if options.profile {
             printError(
-                "ftrl-train: profile: decode thread (read, gunzip) \(fixed(summary.decodeSeconds, 3)) s busy; parse thread (parse, hash"
-                    + (summary.cache.read ? "; reading the cache" : "") + ") \(fixed(summary.parseSeconds, 3)) s busy; "
+                "ftrl-train: profile: input thread (read, gunzip \(fixed(summary.decodeSeconds, 3)) s; "
+                    + (summary.cache.read ? "reading the cache" : "parse, hash") + " \(fixed(summary.parseSeconds, 3)) s) "
+                    + "\(fixed(summary.decodeSeconds + summary.parseSeconds, 3)) s busy; "
                     + "trainer thread: update \(fixed(summary.seconds - summary.waitSeconds, 3)) s, waiting for input \(fixed(summary.waitSeconds, 3)) s; "
                     + "\(fixed(Double(summary.bytes) / 1e6, 1)) MB decoded")
         }
