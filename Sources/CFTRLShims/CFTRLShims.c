@@ -37,3 +37,4 @@ void ftrl_install_stop_handlers(void) {
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_UNBLOCK, &set, 0);
 }
+

@@ -36,4 +36,8 @@ static inline int ftrl_stop_signal(void) {
 /// process; a second such signal kills it as usual.
 void ftrl_install_stop_handlers(void);
 
+/// The processor level the build requires and checks at start
+/// ("x86-64-v3"), or NULL for a build for any processor.
+const char *ftrl_required_cpu(void);
+
 #endif
