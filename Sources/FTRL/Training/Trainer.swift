@@ -286,16 +286,11 @@ public final class Trainer<F: FTRLScalar> {
                     let p1 = table.step(row: r1)
                     let p2 = table.step(row: r2)
                     let p3 = table.step(row: r3)
-                    let isNew = SIMD4<F>(
-                        p0.pointee == 0 ? 1 : 0, p1.pointee == 0 ? 1 : 0, p2.pointee == 0 ? 1 : 0, p3.pointee == 0 ? 1 : 0)
-                    // Averages caught up lane by lane (a table lookup each), then one vector update.
-                    if p0.pointee != 0 { rule.catchUp(table.slot(row: r0), p0, to: t) }
-                    if p1.pointee != 0 { rule.catchUp(table.slot(row: r1), p1, to: t) }
-                    if p2.pointee != 0 { rule.catchUp(table.slot(row: r2), p2, to: t) }
-                    if p3.pointee != 0 { rule.catchUp(table.slot(row: r3), p3, to: t) }
+                    // The averages are caught up inside (with overwrites, `run` did it as it read the weights).
+                    let steps = SIMD4<UInt32>(p0.pointee, p1.pointee, p2.pointee, p3.pointee)
                     probes += update.apply(
                         table.slot(row: r0), table.slot(row: r1), table.slot(row: r2), table.slot(row: r3),
-                        gradients: UnsafeRawPointer(gradients + i).loadUnaligned(as: SIMD4<F>.self), isNew: isNew,
+                        gradients: UnsafeRawPointer(gradients + i).loadUnaligned(as: SIMD4<F>.self), steps: steps,
                         recording: rule, at: t)
                     p0.pointee = next
                     p1.pointee = next
