@@ -134,10 +134,12 @@ public struct FTRLUpdate<F: FTRLScalar> {
         let old = V(a[0], b[0], c[0], d[0])
         var average = V(a[3], b[3], c[3], d[3])
         if rule.overwriteFrequency == 0 {
-            let gap = average - old
-            for i in 0..<4 {
-                let s = UInt64(steps[i])
-                if s != 0 && s < t { average[i] = old[i] + gap[i] * rule.power(t - s) }
+            for i in 0..<4 where steps[i] != 0 {
+                var w = old[i]
+                var a = average[i]
+                var s = steps[i]
+                rule.catchUp(&w, &a, &s, to: t)
+                average[i] = a
             }
         }
         let isNew = V(steps[0] == 0 ? 1 : 0, steps[1] == 0 ? 1 : 0, steps[2] == 0 ? 1 : 0, steps[3] == 0 ? 1 : 0)

@@ -311,10 +311,15 @@ private final class ChunkParser<D: ExampleDecoder> {
     /// next; false once the reader cancelled.
     private func sendBlock() -> Bool {
         guard let full = block else { return false }
-        cache?.append(full)
-        blocks.send(full)
+        hand(full)
         block = blocks.takeFree()
         return block != nil
+    }
+
+    /// Gives a filled block to the cache, then to the reader.
+    private func hand(_ filled: ExampleBlock) {
+        cache?.append(filled)
+        blocks.send(filled)
     }
 
     /// Parses one chunk of whole records.
@@ -365,8 +370,7 @@ private final class ChunkParser<D: ExampleDecoder> {
     /// `error` after them.
     func end(error: FTRLError?) {
         if let rest = block, rest.count > 0 {
-            cache?.append(rest)
-            blocks.send(rest)
+            hand(rest)
             block = nil
         }
         blocks.close(error: error)
