@@ -5,10 +5,10 @@ On the 1M-row gzip'd LibSVM and Criteo TSV logs of `make bench`, with its
 settings, alternated REPS times (default 5), medians:
 
 1. reading: the busy seconds of the input side of one pass (`--profile`):
-   for the text, the input thread's read and gunzip, then its parse and
-   hash (one thread, so a pass reads no faster than their sum); for the
-   cache, the check of the whole file and the input thread's reading, one
-   after the other;
+   for the text, the input thread's read and gunzip, and the parse and
+   hash that it shares with the trainer's thread (all of it input work);
+   for the cache, the check of the whole file and the input thread's
+   reading, one after the other;
 2. a run of 5 epochs: the text every epoch, against `--cache` with the cache
    already written (every epoch from it), and the first run that writes it.
 
@@ -41,6 +41,10 @@ def busy(stderr):
     """(decode, parse or cache reading) busy seconds and the cache check, from --profile."""
     found = re.search(r"input thread \(read, gunzip ([0-9.]+) s; (?:parse, hash|reading the cache) ([0-9.]+) s\)", stderr)
     decode, parse = float(found.group(1)), float(found.group(2))
+    # The text's parse is shared with the trainer's thread (ParseBoard): both count.
+    shared = re.search(r"trainer thread: parse, hash ([0-9.]+) s", stderr)
+    if shared:
+        parse += float(shared.group(1))
     check = re.search(r"cache checked in ([0-9.]+) s", stderr)
     return decode, parse, float(check.group(1)) if check else 0.0
 

@@ -2,7 +2,9 @@
 /// interface between the stream that reads files and the formats.
 ///
 /// The stream hands each decoder chunks of whole records (see
-/// `RecordSplitter`), in order, on its input thread. A new format is one
+/// `RecordSplitter`): `beginFile` on the input thread, in order; `decode`
+/// on whichever thread parses the chunk (`ParseBoard`), each with its own
+/// copy (`forAnotherThread()`). A new format is one
 /// file with a type that conforms, plus its case in `InputFormat` and its
 /// line in `InputFormat.decoder(_:)`.
 protocol ExampleDecoder {
@@ -19,6 +21,10 @@ protocol ExampleDecoder {
     ///   before the bad record; the examples before it stay in the block.
     mutating func decode(_ text: UnsafePointer<UInt8>, from start: Int, to end: Int, into block: ExampleBlock, firstLine: Int)
         throws(FTRLError) -> (next: Int, lines: Int)
+
+    /// A decoder for another thread that decodes the same file's chunks as
+    /// this one does, sharing no memory that decoding writes.
+    func forAnotherThread() -> Self
 }
 
 /// What a decoder needs to know of the run: the schema, the hashing, and

@@ -4,23 +4,26 @@ import Glibc
 /// Turns input files into parsed `ExampleBlock`s on a thread of its own,
 /// so that the caller (the trainer or the predictor) works in parallel:
 ///
-///     input thread:  read, gunzip, cut at line ends  -> TextChunk
-///                    parse, hash each chunk as it is cut -> ExampleBlock
+///     input thread:  read, gunzip, cut at line ends -> TextChunk
+///     either thread: parse, hash each chunk          -> ExampleBlock
 ///     caller:        next() ... recycle()
 ///
-/// One chunk is reused and a fixed set of blocks circulates, so memory stays
-/// flat. An error stops the stream after the examples that came before it.
-///
-/// Decoding and parsing share one thread: a thread each was measured slower
-/// on two cores (1M gzip'd rows at 2^24 slots: 0.96 s against 0.91 s,
-/// TSV 1.15 s against 1.06 s), since three busy threads then took turns
-/// on two cores and the text crossed between them; the parse now reads a
-/// chunk its own thread has just written.
+/// The input thread alone reads and decompresses (one gzip member is one
+/// sequential stream); the parse goes to whichever thread is free
+/// (`ParseBoard`): the input thread while all its chunks wait, the caller
+/// whenever `next()` has no block ready. A fixed set of chunks and blocks
+/// circulates, so memory stays flat. An error stops the stream after the
+/// examples that came before it.
 public final class ExampleStream {
-    private let blocks: Pipe<ExampleBlock>
+    private let source: any BlockSource
     private let done = DispatchGroup()
     private let stats = Shared(StreamStats())
     private let resolved = Shared<ResolvedColumns?>(nil)
+    /// The parse shared with the input thread; nil when reading a cache.
+    private let board: ParseBoard?
+    /// The cache writer that gets every block, in order, as the reader
+    /// receives it (used by the reader's thread alone).
+    private let cache: ExampleCacheWriter?
 
     /// Starts reading `paths` in order (`-` is standard input).
     /// - Parameters:
@@ -37,14 +40,17 @@ public final class ExampleStream {
     ///   - depth: the blocks parsed ahead of the reader at most.
     public init(
         paths: [String], hasher: FeatureHasher, schema: InputSchema = InputSchema(), scoring: Bool = false, naming: Bool = false,
-        groupBy: String? = nil, cache: ExampleCacheWriter? = nil, depth: Int = 4
+        groupBy: String? = nil, cache: ExampleCacheWriter? = nil, depth: Int = 6
     ) {
-        blocks = Pipe(buffers: (0..<max(2, depth)).map { _ in ExampleBlock(exampleCapacity: Self.blockExamples) })
+        let board = ParseBoard(blocks: depth, exampleCapacity: Self.blockExamples, chunks: 4, chunkBytes: 256 << 10)
+        self.board = board
+        source = board
+        self.cache = cache
         cachedColumns = nil
         var context = DecoderContext(schema: schema, hasher: hasher, scoring: scoring, columns: resolved)
         context.naming = naming
         context.groupBy = groupBy
-        let input = InputStage(paths: paths, context: context, blocks: blocks, stats: stats, cache: cache)
+        let input = InputStage(paths: paths, context: context, board: board, stats: stats)
         size = Self.size(of: paths)
         start { input.run() }
     }
@@ -56,7 +62,10 @@ public final class ExampleStream {
     ///   - columns: the column names it records (delimited input), or nil.
     /// - Throws: `FTRLError` (.io) when it cannot be opened or mapped.
     public init(cache path: String, columns: [String]?) throws(FTRLError) {
-        blocks = Pipe(buffers: (0..<4).map { _ in ExampleBlock(exampleCapacity: Self.blockExamples) })
+        let blocks = Pipe(buffers: (0..<4).map { _ in ExampleBlock(exampleCapacity: Self.blockExamples) })
+        source = blocks
+        board = nil
+        cache = nil
         cachedColumns = columns
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FTRLError(.io, "cannot open the cache: \(String(cString: strerror(errno)))", path: path) }
@@ -111,15 +120,17 @@ public final class ExampleStream {
     /// The next block in input order, or nil at the end of all input.
     /// - Throws: the first error met; the blocks before it were delivered.
     public func next() throws(FTRLError) -> ExampleBlock? {
-        try blocks.receive()
+        let block = try source.next()
+        if let block, let cache { cache.append(block) }
+        return block
     }
 
     /// The bytes of the input files (compressed ones for gzip), when all are
     /// regular files (standard input too when it is one), else nil.
     public let size: Int?
 
-    /// The bytes read from the input files so far (by the decode thread,
-    /// which runs a few blocks ahead of `next()`).
+    /// The bytes read from the input files so far (by the input thread,
+    /// which runs a few chunks ahead of `next()`).
     public var bytesRead: Int { stats.value.read }
 
     /// The columns of the delimited input, once its first header or row was read.
@@ -128,7 +139,7 @@ public final class ExampleStream {
     /// Gives a block back.
     public func recycle(_ block: ExampleBlock) {
         block.reset()
-        blocks.recycle(block)
+        source.recycle(block)
     }
 
     /// Stops the input thread soon.
@@ -137,17 +148,20 @@ public final class ExampleStream {
     }
 
     /// A handle that stops the stream from another thread (a signal watcher).
-    public var canceller: StreamCanceller { StreamCanceller(blocks: blocks) }
+    public var canceller: StreamCanceller { StreamCanceller(source: source) }
 
-    /// Waits for the input thread to end and returns its busy seconds
-    /// (reading and decompressing; parsing and hashing) and the decoded bytes.
+    /// Waits for the input thread to end and returns the busy seconds of
+    /// the pass's input: the input thread's reading and decompressing, and
+    /// its parsing and hashing (or reading of a cache); the reader's own
+    /// parsing inside `next()`; and the decoded bytes.
     /// - Parameter wait: false to leave a thread that may be blocked reading a
     ///   pipe (after an interrupt; the process is about to end).
-    public func finish(wait: Bool = true) -> (decode: Double, parse: Double, bytes: Int) {
+    public func finish(wait: Bool = true) -> StreamBusy {
         cancel()
         if wait { done.wait() }
         let s = stats.value
-        return (s.decodeSeconds, s.parseSeconds, s.decoded)
+        let parse = board?.parseSeconds ?? (input: s.parseSeconds, reader: 0)
+        return StreamBusy(decode: s.decodeSeconds, parse: parse.input, readerParse: parse.reader, bytes: s.decoded)
     }
 
     /// The longest record read: past it a record is refused (with its
@@ -158,12 +172,38 @@ public final class ExampleStream {
 
 /// Stops an `ExampleStream`'s thread; safe to use from any thread.
 public struct StreamCanceller: Sendable {
-    fileprivate let blocks: Pipe<ExampleBlock>
+    fileprivate let source: any BlockSource
 
     /// Stops the input thread soon; the reader's `next()` then returns nil.
     public func cancel() {
-        blocks.cancel()
+        source.cancel()
     }
+}
+
+/// Where an `ExampleStream`'s blocks come from: the parse of text
+/// (`ParseBoard`) or a cache's reader (a `Pipe`).
+protocol BlockSource: AnyObject, Sendable {
+    func next() throws(FTRLError) -> ExampleBlock?
+    func recycle(_ block: ExampleBlock)
+    func cancel()
+}
+
+extension ParseBoard: BlockSource {}
+
+extension Pipe: BlockSource where T == ExampleBlock {
+    func next() throws(FTRLError) -> ExampleBlock? { try receive() }
+}
+
+/// The busy seconds of a stream's pass, by task.
+public struct StreamBusy: Sendable {
+    /// The input thread reading and decompressing.
+    public var decode: Double
+    /// The input thread parsing and hashing (or reading a cache).
+    public var parse: Double
+    /// The reader parsing and hashing inside `next()`.
+    public var readerParse: Double
+    /// Decoded bytes.
+    public var bytes: Int
 }
 
 /// The busy time of a stream's input thread, by task.
@@ -176,34 +216,30 @@ struct StreamStats: Sendable {
 }
 
 /// The input thread: reads, decompresses and cuts text into chunks of
-/// whole records, and parses each chunk as soon as it is cut.
+/// whole records, reads each file's start (a header), and posts each chunk
+/// to the board to be parsed.
 private struct InputStage: @unchecked Sendable {
-    // `cache` is used by this thread alone until the stream has finished.
     let paths: [String]
     let context: DecoderContext
-    let blocks: Pipe<ExampleBlock>
+    let board: ParseBoard
     let stats: Shared<StreamStats>
-    let cache: ExampleCacheWriter?
 
     func run() {
         // The decoder's type is opened once here: its calls in the loop are direct.
         run(with: context.schema.format.decoder(context))
     }
 
-    private func run<D: ExampleDecoder>(with decoder: D) {
-        let parser = ChunkParser(decoder: decoder, schema: context.schema, blocks: blocks, cache: cache)
-        guard parser.begin() else { return }
+    private func run<D: ExampleDecoder>(with first: D) {
+        var decoder = first
+        var decoders: FileDecoders<D>?
         var decodeSeconds = 0.0
         var decoded = 0
         defer {
-            let parseSeconds = parser.seconds
             stats.update {
                 $0.decodeSeconds += decodeSeconds
-                $0.parseSeconds += parseSeconds
                 $0.decoded += decoded
             }
         }
-        let chunk = TextChunk(capacity: 256 << 10)
         var carry: [UInt8] = []
         var splitter = RecordSplitter(format: context.schema.format)
         do throws(FTRLError) {
@@ -215,6 +251,7 @@ private struct InputStage: @unchecked Sendable {
                 var checkBOM = true
                 var atEnd = false
                 while !atEnd {
+                    guard let chunk = board.takeChunk() else { return }
                     chunk.path = path
                     chunk.startsFile = startsFile
                     chunk.oversized = false
@@ -272,108 +309,33 @@ private struct InputStage: @unchecked Sendable {
                         break
                     }
                     checkBOM = false
-                    guard try parser.consume(chunk) else { return }
+                    if chunk.oversized {
+                        // Counted, like a parse error, from where the chunk starts.
+                        let error = FTRLError(
+                            .data,
+                            "a record longer than \(ExampleStream.recordLimit >> 20) MiB"
+                                + (context.schema.format == .csv ? " (an unterminated quote?)" : ""),
+                            path: chunk.path, line: 0, text: FTRLError.quote(UnsafeRawBufferPointer(start: chunk.bytes, count: 40)))
+                        board.giveBack(chunk)
+                        board.post(ParseJob(error: error, absolute: false, startLine: chunk.startsFile ? 1 : nil))
+                        return
+                    }
+                    var position = 0
+                    var startLine: Int?
+                    if chunk.startsFile {
+                        var line = 1
+                        try decoder.beginFile(chunk, position: &position, line: &line)
+                        startLine = line
+                        // This file's decoders: its chunks may still be parsed while the next file starts.
+                        decoders = FileDecoders(decoder)
+                    }
+                    board.post(ParseJob(chunk: chunk, decoders: decoders!, startLine: startLine, position: position))
                 }
             }
-            parser.end(error: nil)
+            board.end(error: nil)
         } catch {
-            parser.end(error: error)
+            board.end(error: error)
         }
-    }
-}
-
-/// Parses chunks, in order, into the blocks it sends to the reader (and to
-/// the cache first), keeping the line count across chunks for errors.
-private final class ChunkParser<D: ExampleDecoder> {
-    private var decoder: D
-    private let schema: InputSchema
-    private let blocks: Pipe<ExampleBlock>
-    private let cache: ExampleCacheWriter?
-    private var block: ExampleBlock?
-    private var line = 1
-    /// Seconds spent parsing and hashing.
-    private(set) var seconds = 0.0
-
-    init(decoder: D, schema: InputSchema, blocks: Pipe<ExampleBlock>, cache: ExampleCacheWriter?) {
-        self.decoder = decoder
-        self.schema = schema
-        self.blocks = blocks
-        self.cache = cache
-    }
-
-    /// Takes the first block to fill; false once the reader cancelled.
-    func begin() -> Bool {
-        block = blocks.takeFree()
-        return block != nil
-    }
-
-    /// Hands the block to the reader, and to the cache first, and takes the
-    /// next; false once the reader cancelled.
-    private func sendBlock() -> Bool {
-        guard let full = block else { return false }
-        hand(full)
-        block = blocks.takeFree()
-        return block != nil
-    }
-
-    /// Gives a filled block to the cache, then to the reader.
-    private func hand(_ filled: ExampleBlock) {
-        cache?.append(filled)
-        blocks.send(filled)
-    }
-
-    /// Parses one chunk of whole records.
-    /// - Returns: false once the reader cancelled.
-    /// - Throws: `FTRLError` naming the chunk's file and the line.
-    func consume(_ chunk: TextChunk) throws(FTRLError) -> Bool {
-        guard var current = block else { return false }
-        if chunk.oversized {
-            throw FTRLError(
-                .data,
-                "a record longer than \(ExampleStream.recordLimit >> 20) MiB"
-                    + (schema.format == .csv ? " (an unterminated quote?)" : ""),
-                path: chunk.path,
-                line: chunk.startsFile ? 1 : line, text: FTRLError.quote(UnsafeRawBufferPointer(start: chunk.bytes, count: 40)))
-        }
-        var t0 = Clock.now()
-        var position = 0
-        if chunk.startsFile {
-            line = 1
-            try decoder.beginFile(chunk, position: &position, line: &line)
-        }
-        while position < chunk.length {
-            let (next, lines): (Int, Int)
-            do throws(FTRLError) {
-                (next, lines) = try decoder.decode(chunk.bytes, from: position, to: chunk.length, into: current, firstLine: line)
-            } catch var error {
-                error.path = chunk.path
-                throw error
-            }
-            position = next
-            line += lines
-            if current.isFull {
-                seconds += Clock.now() - t0
-                guard sendBlock(), let b = block else { return false }
-                current = b
-                t0 = Clock.now()
-            }
-        }
-        seconds += Clock.now() - t0
-        // Hand over what a chunk left in the block: rows that arrive
-        // slowly (a pipe, a live log) reach the trainer without waiting
-        // for a full block.
-        if current.count > 0 { return sendBlock() }
-        return true
-    }
-
-    /// Sends the examples left in the block and ends the stream, with
-    /// `error` after them.
-    func end(error: FTRLError?) {
-        if let rest = block, rest.count > 0 {
-            hand(rest)
-            block = nil
-        }
-        blocks.close(error: error)
     }
 }
 

@@ -5,11 +5,9 @@ import Foundation
 /// order and recycles it. A fixed set of buffers circulates, so memory stays
 /// flat and a fast producer waits for a slow consumer.
 ///
-/// This is the one place where the input pipeline hands memory between
-/// threads, and so an `@unchecked Sendable` (with `Shared`, a lock around
-/// one small value). The
-/// invariant that makes it safe: a buffer belongs to exactly one side at a
-/// time. It is the producer's from `takeFree()` until `send(_:)`, the
+/// It carries a cache's blocks (`ParseBoard` carries the text's), and is,
+/// like it and `Shared`, an `@unchecked Sendable`. The invariant that makes
+/// it safe: a buffer belongs to exactly one side at a time. It is the producer's from `takeFree()` until `send(_:)`, the
 /// consumer's from `receive()` until `recycle(_:)`, and neither side touches
 /// it outside those spans; every transfer happens under `condition`, whose
 /// lock orders the owner's writes before the next owner's reads. The

@@ -102,7 +102,7 @@ final class EpochPass {
     /// Stops the watcher and the stream's threads (`wait`: let them read to
     /// the end; else cancel them). The stream's busy times the first time,
     /// nil after.
-    func end(wait: Bool) -> (decode: Double, parse: Double, bytes: Int)? {
+    func end(wait: Bool) -> StreamBusy? {
         if ended { return nil }
         ended = true
         watcher?.stop()

@@ -74,6 +74,7 @@ extension Trainer {
                 guard let busy = pass.end(wait: summary.interruptedBy == nil) else { return }
                 summary.decodeSeconds += busy.decode
                 summary.parseSeconds += busy.parse
+                summary.readerParseSeconds += busy.readerParse
                 summary.bytes += busy.bytes
             }
             defer { finish() }

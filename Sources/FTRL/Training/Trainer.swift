@@ -15,8 +15,12 @@ public struct TrainingSummary: Sendable {
     public var decodeSeconds = 0.0
     /// Busy seconds of the input thread parsing and hashing (or reading a cache).
     public var parseSeconds = 0.0
-    /// Seconds the trainer waited for parsed input.
+    /// Seconds the trainer spent in the stream's `next()`: parsing
+    /// (`readerParseSeconds`) or waiting for parsed input.
     public var waitSeconds = 0.0
+    /// Busy seconds of the trainer's thread parsing and hashing, when no
+    /// block was ready (part of `waitSeconds`).
+    public var readerParseSeconds = 0.0
     /// Decoded input bytes.
     public var bytes = 0
     /// The signal that stopped the run early (SIGINT, SIGTERM), or nil.

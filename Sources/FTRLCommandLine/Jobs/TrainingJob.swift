@@ -279,7 +279,9 @@ public struct TrainingJob {
                 "ftrl-train: profile: input thread (read, gunzip \(fixed(summary.decodeSeconds, 3)) s; "
                     + (summary.cache.read ? "reading the cache" : "parse, hash") + " \(fixed(summary.parseSeconds, 3)) s) "
                     + "\(fixed(summary.decodeSeconds + summary.parseSeconds, 3)) s busy; "
-                    + "trainer thread: update \(fixed(summary.seconds - summary.waitSeconds, 3)) s, waiting for input \(fixed(summary.waitSeconds, 3)) s; "
+                    + "trainer thread: parse, hash \(fixed(summary.readerParseSeconds, 3)) s, "
+                    + "update \(fixed(summary.seconds - summary.waitSeconds, 3)) s, "
+                    + "waiting for input \(fixed(summary.waitSeconds - summary.readerParseSeconds, 3)) s; "
                     + "\(fixed(Double(summary.bytes) / 1e6, 1)) MB decoded")
         }
         return summary.interruptedBy.map { 128 + $0 } ?? 0

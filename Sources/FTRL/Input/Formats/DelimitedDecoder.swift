@@ -16,6 +16,17 @@ struct DelimitedDecoder: ExampleDecoder {
         try parser!.parse(text, from: start, to: end, into: block, firstLine: firstLine)
     }
 
+    /// The same columns, with a parser (and its scratch memory) of its own.
+    func forAnotherThread() -> DelimitedDecoder {
+        var copy = DelimitedDecoder(context: context)
+        if let parser {
+            let other = DelimitedParser(plan: parser.plan, format: context.schema.format, hasher: context.hasher, naming: parser.naming)
+            other.groupField = parser.groupField
+            copy.parser = other
+        }
+        return copy
+    }
+
     /// Reads the start of a delimited file (its header, or its first row's
     /// field count) and returns the parser for its rows.
     mutating func beginFile(_ chunk: TextChunk, position: inout Int, line: inout Int) throws(FTRLError) {

@@ -283,6 +283,9 @@ extension LibSVMParser: ExampleDecoder {
     /// A LibSVM file has nothing before its rows.
     func beginFile(_ chunk: TextChunk, position: inout Int, line: inout Int) throws(FTRLError) {}
 
+    /// The parser writes nothing of its own while it decodes.
+    func forAnotherThread() -> LibSVMParser { self }
+
     @inline(__always)
     func decode(_ text: UnsafePointer<UInt8>, from start: Int, to end: Int, into block: ExampleBlock, firstLine: Int)
         throws(FTRLError) -> (next: Int, lines: Int)
