@@ -1,9 +1,15 @@
 // Signal handling for a graceful stop: the handler only records the signal
 // (async-signal-safe) and restores the default action, so that a second
 // Ctrl-C ends the process at once.
+#define _GNU_SOURCE  // for O_DIRECT
 #include "CFTRLShims.h"
+#include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+
+int ftrl_o_direct(void) {
+    return O_DIRECT;
+}
 
 volatile sig_atomic_t ftrl_stop_flag = 0;
 

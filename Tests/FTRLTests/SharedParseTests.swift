@@ -109,6 +109,38 @@ import Testing
         }
     }
 
+    /// Two blocks, three chunks: the input thread, at the end of its input,
+    /// parses the two oldest chunks (a block each) and the reader the third
+    /// once the first block is back. A thread that took the newest chunks
+    /// first would leave both blocks behind the head, and the reader waiting
+    /// for a block that never comes (here: no block within 20 s).
+    @Test func theOldestChunkIsParsedFirstSoTheHeadAlwaysGetsABlock() throws {
+        let texts = ["1 1:1\n0 2:1\n1 3:1\n", "0 4:1\n1 5:1\n0 6:1\n", "1 7:1\n1 8:1\n0 9:1\n"]
+        let board = ParseBoard(blocks: 2, exampleCapacity: 4, chunks: 3, chunkBytes: 4096)
+        let decoders = FileDecoders(LibSVMParser(hasher: Self.hasher))
+        for (k, text) in texts.enumerated() {
+            let chunk = try #require(board.takeChunk())
+            Self.fill(chunk, text, path: "a.svm")
+            board.post(ParseJob(chunk: chunk, decoders: decoders, startLine: k == 0 ? 1 : nil, position: 0))
+        }
+        board.end(error: nil)
+        let got = Shared<[ChunkingOracle.Example]>([])
+        let finished = DispatchSemaphore(value: 0)
+        Thread {
+            while let block = try? board.next() {
+                got.update { $0 += Self.examples(of: block) }
+                block.reset()
+                board.recycle(block)
+            }
+            finished.signal()
+        }.start()
+        let inTime = finished.wait(timeout: .now() + 20) == .success
+        #expect(inTime, "the reader waited for a block")
+        board.cancel()
+        if !inTime { finished.wait() }
+        #expect(got.value == Self.examples(texts.joined()))
+    }
+
     /// Files of many chunks, one of them with chunks of many blocks, read
     /// through the stream with two and six blocks in circulation, by a reader
     /// that keeps up and by one that lags (so the input thread parses more):

@@ -124,9 +124,13 @@ struct SparseTableTests {
 
     /// Training with the sparse table writes the dense table's bytes, with
     /// EMA (lazy overwrites included), clipping and float64, from one file
-    /// read whole and from blocks fed in pieces.
+    /// read whole and from blocks fed in pieces. From 2^20 slots a dense
+    /// table's records are made by two threads at once (`MadeRecords`),
+    /// a sparse one's still written as found.
     @Test(arguments: [
         #"{"bits": 12}"#,
+        #"{"bits": 20}"#,
+        #"{"bits": 21, "dtype": "float64", "use_ema": true, "ema_overwrite_frequency": 7}"#,
         #"{"bits": 12, "dtype": "float64", "batch_size": 7, "l2_shrinkage_regularization_strength": 0.01}"#,
         #"{"bits": 10, "use_ema": true, "ema_overwrite_frequency": 5, "batch_size": 3}"#,
         #"{"bits": 12, "clipnorm": 0.5, "learning_rate_power": -0.3}"#,

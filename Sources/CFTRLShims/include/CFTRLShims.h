@@ -3,6 +3,10 @@
 
 #include <signal.h>
 
+/// The `O_DIRECT` flag of this platform (its value differs by architecture,
+/// and the C library defines it for GNU sources only: see CFTRLShims.c).
+int ftrl_o_direct(void);
+
 /// Hint the CPU to fetch the cache line holding `p` for reading and writing.
 /// The trainer calls it on the next example's weight slots while it works on
 /// the current one, so the random table accesses overlap with computation.

@@ -16,9 +16,11 @@ import Foundation
 /// oldest not yet delivered) hands its blocks on as they fill; a job behind
 /// it keeps its own until the head is through.
 ///
-/// No deadlock: a job behind the head takes a free block only when another
-/// stays free, so the head can always get one, and the head's blocks go to
-/// the reader, which recycles each before it asks for the next.
+/// No deadlock: both threads claim the oldest job no one is parsing, with a
+/// free block, in one step, so a thread works behind the head only while
+/// the other holds the head and a block for it. Every block the head fills
+/// goes to the reader, which recycles it before it asks for the next, and
+/// the head (being the oldest) is claimed with the first block freed.
 ///
 /// Invariant (why `@unchecked Sendable`): the board's fields and the jobs'
 /// bookkeeping are touched only under `condition`. A claimed job's text and
@@ -172,12 +174,12 @@ final class ParseBoard: @unchecked Sendable {
     }
 
     /// The oldest job that no one is parsing, with a free block for it, or
-    /// nil (under the lock). A job behind the head leaves a block for the head.
+    /// nil (under the lock).
     private func claim() -> (ParseJob, ExampleBlock)? {
-        for (i, job) in jobs.enumerated() {
+        if freeBlocks.isEmpty { return nil }
+        for job in jobs {
             if job.error != nil { return nil }  // nothing after an error is needed
             if job.claimed || job.done { continue }
-            if freeBlocks.count < (i == 0 ? 1 : 2) { return nil }
             job.claimed = true
             return (job, freeBlocks.removeLast())
         }
