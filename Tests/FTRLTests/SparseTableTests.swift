@@ -125,7 +125,7 @@ struct SparseTableTests {
     /// Training with the sparse table writes the dense table's bytes, with
     /// EMA (lazy overwrites included), clipping and float64, from one file
     /// read whole and from blocks fed in pieces. From 2^20 slots a dense
-    /// table's records are made by two threads at once (`MadeRecords`),
+    /// table's records are made by two threads at once (`PairedRecords`),
     /// a sparse one's still written as found.
     @Test(arguments: [
         #"{"bits": 12}"#,
